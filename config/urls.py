@@ -1,0 +1,40 @@
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from yiwang.accounts.api import MeView, TokenLoginView
+from yiwang.geo.api import ExportView, GridViewSet, LocateView, RegionViewSet
+from yiwang.org.api import RoutingView, UnitViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.register("geo/regions", RegionViewSet, basename="region")
+router.register("geo/grids", GridViewSet, basename="grid")
+router.register("org/units", UnitViewSet, basename="unit")
+
+
+def health(request):
+    return JsonResponse({"status": "ok"})
+
+
+api_v1 = [
+    path("auth/token/", TokenLoginView.as_view(), name="auth-token"),
+    path("me/", MeView.as_view(), name="me"),
+    path("geo/locate", LocateView.as_view(), name="geo-locate"),
+    path("geo/locate/", LocateView.as_view()),
+    path("geo/export/", ExportView.as_view(), name="geo-export"),
+    path("org/routing/", RoutingView.as_view(), name="org-routing"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz", health, name="health"),
+]

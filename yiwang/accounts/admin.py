@@ -1,0 +1,98 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from yiwang.accounts import services
+from yiwang.accounts.models import Role, RoleAssignment, User
+from yiwang.core.admin_base import ScopedAdmin
+from yiwang.core.errors import ValidationFailed
+
+
+class AssignmentInline(admin.TabularInline):
+    model = RoleAssignment
+    fk_name = "user"
+    extra = 0
+    fields = ["role", "region", "grid", "unit", "valid_from", "valid_to"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(User)
+class UserAdmin(ScopedAdmin, DjangoUserAdmin):
+    list_display = ["username", "real_name", "masked_phone", "unit", "region", "is_active"]
+    list_filter = ["is_active", "is_staff"]
+    search_fields = ["username", "real_name", "phone"]
+    autocomplete_fields = ["region", "unit"]
+    inlines = [AssignmentInline]
+    fieldsets = [
+        (None, {"fields": ["username", "password"]}),
+        (_("Person"), {"fields": ["real_name", "phone", "email", "region", "unit"]}),
+        (_("Status"), {"fields": ["is_active", "last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (None, {"fields": ["username", "password1", "password2", "real_name", "phone", "region", "unit"]}),
+    ]
+    readonly_fields = ["last_login", "date_joined"]
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, obj):
+        return obj.masked_phone if obj.phone else ""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "username"] if obj else []
+
+    def create(self, request, obj, form):
+        user = services.user_create(actor=request.user, username=obj.username, real_name=obj.real_name,
+                                    phone=obj.phone, region=obj.region, unit=obj.unit)
+        password = form.cleaned_data.get("password1")
+        if password:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        return user
+
+    def update(self, request, obj, form, changes):
+        changes.pop("password", None)
+        return services.user_update(actor=request.user, user=obj, **changes)
+
+    def remove(self, request, obj):
+        raise ValidationFailed(_("People are deactivated, not deleted, so their records keep their author."),
+                               code="read_only")
+
+
+@admin.register(Role)
+class RoleAdmin(admin.ModelAdmin):
+    list_display = ["code", "__str__", "is_staff_role"]
+    search_fields = ["code", "name"]
+    filter_horizontal = ["permissions"]
+
+    def has_module_permission(self, request):
+        return request.user.has_perm("accounts.view_role")
+
+
+@admin.register(RoleAssignment)
+class RoleAssignmentAdmin(ScopedAdmin):
+    list_display = ["user", "role", "scope_label", "valid_from", "valid_to"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "user__real_name"]
+    autocomplete_fields = ["user", "region", "grid", "unit"]
+    list_select_related = ["user", "role", "region", "grid", "unit"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "role", "region", "grid", "unit", "valid_from", "scope_path"] if obj else ["scope_path"]
+
+    def create(self, request, obj, form):
+        return services.role_assign(actor=request.user, user=obj.user, role=obj.role, region=obj.region,
+                                    grid=obj.grid, unit=obj.unit, valid_from=obj.valid_from,
+                                    valid_to=obj.valid_to, note=obj.note)
+
+    def update(self, request, obj, form, changes):
+        if set(changes) - {"valid_to", "note"} or not changes.get("valid_to"):
+            raise ValidationFailed(_("An assignment is ended by giving its end date."), code="read_only")
+        return services.role_assignment_end(actor=request.user, assignment=obj, valid_to=changes["valid_to"])
+
+    def remove(self, request, obj):
+        raise ValidationFailed(_("Assignments are ended, not deleted."), code="read_only")

@@ -1,0 +1,159 @@
+"""The one mechanism that decides what an actor may see and do.
+
+Permissions are data: a Role bundles Django permissions (object type × action, e.g. "geo.change_grid"), and a
+RoleAssignment holds a role *in* a scope — a region subtree, a grid, a unit — or over own records only,
+between two dates. Every read starts from `restrict(queryset, actor=…, action=…)`; every write looks its
+object up with `access()` / `require()` and re-reads it with `ensure_in_scope()` after the change, so a
+write that would move a record out of the actor's reach is refused and rolled back. A record out of scope
+answers exactly like a missing one (NotFound → 404).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Model, Q, QuerySet
+
+from yiwang.core import clock
+from yiwang.core.errors import NotFound, OutOfScope
+
+ALL = "all"
+REGION = "region"
+GRID = "grid"
+UNIT = "unit"
+OWN = "own"
+
+
+@dataclass(frozen=True)
+class Grant:
+    perm: str
+    kind: str  # ALL, REGION, GRID, UNIT or OWN
+    path: str = ""  # for REGION and GRID; for UNIT, the unit's region path
+    unit_id: int | None = None
+
+
+def perm_name(model: type[Model], action: str) -> str:
+    """"view" on Grid → "geo.view_grid"; a full name ("geo.import_regions") passes through."""
+    if "." in action:
+        return action
+    return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
+
+
+def grants_for(actor, *, today: dt.date | None = None) -> dict[str, list[Grant]]:
+    """The actor's grants by permission name, from assignments valid today. Cached on the user object for
+    the rest of the request; `forget_grants()` drops the cache after assignments change."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return {}
+    today = today or clock.now().date()
+    cached = getattr(actor, "_yiwang_grants", None)
+    if cached is not None and cached[0] == today:
+        return cached[1]
+    from yiwang.accounts.models import RoleAssignment
+
+    grants: dict[str, list[Grant]] = {}
+    assignments = (
+        RoleAssignment.objects.filter(user=actor, valid_from__lte=today)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+        .select_related("region", "grid", "unit")
+        .prefetch_related("role__permissions__content_type")
+    )
+    for assignment in assignments:
+        if assignment.region_id:
+            scope = dict(kind=REGION, path=assignment.region.path)
+        elif assignment.grid_id:
+            scope = dict(kind=GRID, path=assignment.grid.path)
+        elif assignment.unit_id:
+            scope = dict(kind=UNIT, path=assignment.unit.region_path, unit_id=assignment.unit_id)
+        else:
+            scope = dict(kind=OWN)
+        for permission in assignment.role.permissions.all():
+            name = f"{permission.content_type.app_label}.{permission.codename}"
+            grants.setdefault(name, []).append(Grant(perm=name, **scope))
+    actor._yiwang_grants = (today, grants)
+    return grants
+
+
+def forget_grants(actor) -> None:
+    if actor is not None and hasattr(actor, "_yiwang_grants"):
+        del actor._yiwang_grants
+
+
+def can(actor, perm: str) -> bool:
+    """Whether the actor holds `perm` anywhere (for menus and the admin index; objects still go through
+    `restrict`)."""
+    if actor is not None and getattr(actor, "is_superuser", False) and actor.is_active:
+        return True
+    return bool(grants_for(actor).get(perm))
+
+
+def _grant_q(model: type[Model], grant: Grant, actor) -> Q | None:
+    spec = getattr(model, "scope", None)
+    if grant.kind == ALL:
+        return Q()
+    if spec is None:  # catalogue data (categories …) with no place in the tree
+        return Q()
+    if grant.kind in (REGION, GRID):
+        return Q(**{f"{spec.path}__under": grant.path}) if spec.path else None
+    if grant.kind == UNIT:
+        if spec.unit:
+            return Q(**{spec.unit: grant.unit_id})
+        # Models with no link to a unit are reached through the unit's own region subtree.
+        return Q(**{f"{spec.path}__under": grant.path}) if spec.path else None
+    if grant.kind == OWN:
+        return Q(**{spec.owner: actor.pk}) if spec.owner else None
+    return None
+
+
+def restrict(queryset: QuerySet, *, actor, action: str) -> QuerySet:
+    """The part of `queryset` the actor may `action` ("view", "change", … or a full permission name)."""
+    model = queryset.model
+    if actor is None:  # the system itself: management commands, seeds, migrations
+        return queryset
+    if getattr(actor, "is_superuser", False) and actor.is_active:
+        return queryset
+    condition = None
+    for grant in grants_for(actor).get(perm_name(model, action), []):
+        q = _grant_q(model, grant, actor)
+        if q is None:
+            continue
+        if not q:  # an unrestricted grant
+            return queryset
+        condition = q if condition is None else condition | q
+    if condition is None:
+        return queryset.none()
+    return queryset.filter(condition).distinct() if _may_duplicate(model) else queryset.filter(condition)
+
+
+def _may_duplicate(model: type[Model]) -> bool:
+    spec = getattr(model, "scope", None)
+    return bool(spec and spec.unit and "__" in spec.unit)
+
+
+def access(queryset_or_model, *, actor, action: str, pk) -> Model:
+    """Look up and authorize in one step: missing and forbidden both raise NotFound."""
+    queryset = (
+        queryset_or_model._default_manager.all() if isinstance(queryset_or_model, type) else queryset_or_model
+    )
+    try:
+        return restrict(queryset, actor=actor, action=action).get(pk=pk)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+
+
+def require(obj: Model, *, actor, action: str) -> None:
+    """Refuse (as NotFound) to act on an object the actor cannot reach for `action`. `actor=None` is the
+    system itself (management commands, migrations)."""
+    if actor is None:
+        return
+    if not restrict(type(obj)._default_manager.filter(pk=obj.pk), actor=actor, action=action).exists():
+        raise NotFound()
+
+
+def ensure_in_scope(obj: Model, *, actor, action: str) -> None:
+    """After a write, inside its transaction: re-read the object through the actor's scope. If the write put
+    it out of reach, raise OutOfScope so the transaction rolls back and nothing changes."""
+    if actor is None:
+        return
+    if not restrict(type(obj)._default_manager.filter(pk=obj.pk), actor=actor, action=action).exists():
+        raise OutOfScope()

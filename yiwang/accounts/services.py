@@ -1,0 +1,157 @@
+"""Writes to people and their roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from yiwang.accounts.models import Role, RoleAssignment, User, phone_validator
+from yiwang.accounts.policies import ensure_in_scope, forget_grants, require
+from yiwang.accounts.roles import DEFAULT_ROLES
+from yiwang.core.errors import ValidationFailed
+from yiwang.core.services import audit_write, snapshot
+
+
+def _invalid(message, code, field=None):
+    return ValidationFailed(message, code=code, fields={field: [message]} if field else None)
+
+
+def _check_phone(phone: str) -> None:
+    if phone:
+        try:
+            phone_validator(phone)
+        except DjangoValidationError:
+            raise _invalid(_("Enter a valid phone number."), "invalid_phone", "phone") from None
+
+
+@transaction.atomic
+def user_create(*, actor, username: str, real_name: str = "", phone: str = "", password: str | None = None,
+                region=None, unit=None, email: str = "", reason: str = "") -> User:
+    username = (username or "").strip()
+    if not username:
+        raise _invalid(_("A username is required."), "required", "username")
+    if User.objects.filter(username=username).exists():
+        raise _invalid(_("This username is taken."), "duplicate_username", "username")
+    _check_phone(phone)
+    user = User(username=username, real_name=real_name, phone=phone, region=region,
+                region_path=region.path if region else "", unit=unit, email=email)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save(force_insert=True)
+    ensure_in_scope(user, actor=actor, action="add")
+    audit_write(actor=actor, action="user.create", obj=user, after=_public(user), reason=reason,
+                scope_path=user.region_path)
+    return user
+
+
+def _public(user: User) -> dict:
+    data = snapshot(user, ["username", "real_name", "phone", "region", "unit", "email", "is_active"])
+    if data.get("phone"):
+        data["phone"] = user.masked_phone  # the journal does not keep personal data in the clear
+    return data
+
+
+USER_EDITABLE = {"real_name", "phone", "region", "unit", "email", "is_active"}
+
+
+@transaction.atomic
+def user_update(*, actor, user: User, reason: str = "", **changes) -> User:
+    unknown = set(changes) - USER_EDITABLE
+    if unknown:
+        raise _invalid(_("These fields cannot be changed: %(f)s") % {"f": ", ".join(sorted(unknown))}, "read_only")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    require(user, actor=actor, action="change")
+    before = _public(user)
+    for field, value in changes.items():
+        setattr(user, field, value)
+    _check_phone(user.phone)
+    user.region_path = user.region.path if user.region else ""
+    user.save()
+    ensure_in_scope(user, actor=actor, action="change")
+    audit_write(actor=actor, action="user.update", obj=user, before=before, after=_public(user), reason=reason,
+                scope_path=user.region_path)
+    return user
+
+
+@transaction.atomic
+def role_assign(*, actor, user: User, role: Role, valid_from: dt.date, region=None, grid=None, unit=None,
+                valid_to: dt.date | None = None, note: str = "", reason: str = "") -> RoleAssignment:
+    """Give `user` the role `role` in one scope (a region subtree, a grid or a unit; none: own records)."""
+    if sum(x is not None for x in (region, grid, unit)) > 1:
+        raise _invalid(_("A role is held in one scope: a region, a grid or a unit."), "one_scope")
+    if valid_to is not None and valid_to < valid_from:
+        raise _invalid(_("The end date is before the start date."), "date_order", "valid_to")
+    scope_path = (region.path if region else grid.path if grid else unit.region_path if unit else user.region_path)
+    assignment = RoleAssignment.objects.create(
+        user=user, role=role, region=region, grid=grid, unit=unit, scope_path=scope_path, valid_from=valid_from,
+        valid_to=valid_to, note=note,
+    )
+    ensure_in_scope(assignment, actor=actor, action="add")
+    if actor is not None:
+        # Nobody hands out more than they hold: every permission of the role must be the actor's in that scope.
+        _ensure_grantable(actor=actor, role=role, scope_path=scope_path)
+    if role.is_staff_role and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    audit_write(actor=actor, action="role.assign", obj=assignment, after=snapshot(assignment), reason=reason,
+                scope_path=scope_path)
+    forget_grants(user)
+    return assignment
+
+
+def _ensure_grantable(*, actor, role: Role, scope_path: str) -> None:
+    from yiwang.accounts.policies import ALL, REGION, grants_for
+
+    if actor.is_superuser:
+        return
+    held = grants_for(actor)
+    for permission in role.permissions.select_related("content_type"):
+        name = f"{permission.content_type.app_label}.{permission.codename}"
+        if not any(g.kind == ALL or (g.kind == REGION and scope_path.startswith(g.path)) for g in held.get(name, [])):
+            raise ValidationFailed(
+                _("You cannot hand out a role with permissions you do not hold there (%(perm)s).") % {"perm": name},
+                code="role_exceeds_actor",
+            )
+
+
+@transaction.atomic
+def role_assignment_end(*, actor, assignment: RoleAssignment, valid_to: dt.date, reason: str = "") -> RoleAssignment:
+    require(assignment, actor=actor, action="change")
+    if valid_to < assignment.valid_from:
+        raise _invalid(_("The end date is before the start date."), "date_order", "valid_to")
+    before = snapshot(assignment)
+    assignment.valid_to = valid_to
+    assignment.save(update_fields=["valid_to"])
+    audit_write(actor=actor, action="role.end", obj=assignment, before=before, after=snapshot(assignment),
+                reason=reason, scope_path=assignment.scope_path)
+    forget_grants(assignment.user)
+    return assignment
+
+
+@transaction.atomic
+def roles_ensure_defaults() -> list[Role]:
+    """Create the default roles that are missing (never touching existing ones)."""
+    created = []
+    for code, (name, is_staff_role, perms) in DEFAULT_ROLES.items():
+        if Role.objects.filter(code=code).exists():
+            continue
+        role = Role.objects.create(code=code, name=name, is_staff_role=is_staff_role)
+        wanted = {tuple(p.split(".", 1)) for p in perms}
+        permissions = [
+            p for p in Permission.objects.select_related("content_type")
+            if (p.content_type.app_label, p.codename) in wanted
+        ]
+        missing = wanted - {(p.content_type.app_label, p.codename) for p in permissions}
+        if missing:
+            raise RuntimeError(f"default role {code} names unknown permissions: {sorted(missing)}")
+        role.permissions.set(permissions)
+        audit_write(actor=None, action="role.install", obj=role,
+                    after={"code": code, "permissions": sorted(perms)}, actor_name="system")
+        created.append(role)
+    return created
