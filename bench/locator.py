@@ -174,7 +174,9 @@ def bench_postgis(items, single_x, single_y, batch_x, batch_y):
 
         t0 = time.perf_counter()
         conn.execute("DROP TABLE IF EXISTS bench_grid")
-        conn.execute("CREATE TABLE bench_grid (id int PRIMARY KEY, code text, geom geometry(MultiPolygon, 4326))")
+        conn.execute(
+            "CREATE TABLE bench_grid (id int PRIMARY KEY, code text, geom geometry(MultiPolygon, 4326))"
+        )
         with conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO bench_grid (id, code, geom) "
@@ -334,23 +336,55 @@ def main() -> int:
         r_p95 = pg["single_p95_us"] / yw["single_p95_us"]
         r_batch = pg["batch_s"] / yw["batch_s"]
         rows += [
-            ("single median (µs)", f"{yw['single_median_us']:.2f}", f"{pg['single_median_us']:.1f}",
-             f"{r_med:,.0f}x", f"<{TARGET_SINGLE_US:g} µs: {yes(single_ok)}; >={TARGET_RATIO:g}x: {yes(r_med >= TARGET_RATIO)}"),
-            ("single p95 (µs)", f"{yw['single_p95_us']:.2f}", f"{pg['single_p95_us']:.1f}", f"{r_p95:,.0f}x", ""),
-            (f"batch {N_BATCH:,} (s)", f"{yw['batch_s']:.3f}", f"{pg['batch_s']:.2f}", f"{r_batch:,.0f}x",
-             f"<{TARGET_BATCH_S:g} s: {yes(batch_ok)}; >={TARGET_RATIO:g}x: {yes(r_batch >= TARGET_RATIO)}"),
+            (
+                "single median (µs)",
+                f"{yw['single_median_us']:.2f}",
+                f"{pg['single_median_us']:.1f}",
+                f"{r_med:,.0f}x",
+                f"<{TARGET_SINGLE_US:g} µs: {yes(single_ok)}; >={TARGET_RATIO:g}x: {yes(r_med >= TARGET_RATIO)}",
+            ),
+            (
+                "single p95 (µs)",
+                f"{yw['single_p95_us']:.2f}",
+                f"{pg['single_p95_us']:.1f}",
+                f"{r_p95:,.0f}x",
+                "",
+            ),
+            (
+                f"batch {N_BATCH:,} (s)",
+                f"{yw['batch_s']:.3f}",
+                f"{pg['batch_s']:.2f}",
+                f"{r_batch:,.0f}x",
+                f"<{TARGET_BATCH_S:g} s: {yes(batch_ok)}; >={TARGET_RATIO:g}x: {yes(r_batch >= TARGET_RATIO)}",
+            ),
             ("batch points/s", f"{N_BATCH / yw['batch_s']:,.0f}", f"{N_BATCH / pg['batch_s']:,.0f}", "", ""),
             ("cross-check mismatches", "", "", "", f"0: {yes(mismatches == 0)} ({mismatches})"),
         ]
     else:
         rows += [
-            ("single median (µs)", f"{yw['single_median_us']:.2f}", "-", "", f"<{TARGET_SINGLE_US:g} µs: {yes(single_ok)}"),
+            (
+                "single median (µs)",
+                f"{yw['single_median_us']:.2f}",
+                "-",
+                "",
+                f"<{TARGET_SINGLE_US:g} µs: {yes(single_ok)}",
+            ),
             ("single p95 (µs)", f"{yw['single_p95_us']:.2f}", "-", "", ""),
-            (f"batch {N_BATCH:,} (s)", f"{yw['batch_s']:.3f}", "-", "", f"<{TARGET_BATCH_S:g} s: {yes(batch_ok)}"),
+            (
+                f"batch {N_BATCH:,} (s)",
+                f"{yw['batch_s']:.3f}",
+                "-",
+                "",
+                f"<{TARGET_BATCH_S:g} s: {yes(batch_ok)}",
+            ),
         ]
     widths = [max(len(r[c]) for r in rows) for c in range(5)]
     for k, r in enumerate(rows):
-        print("  ".join(cell.ljust(widths[c]) if c in (0, 4) else cell.rjust(widths[c]) for c, cell in enumerate(r)))
+        print(
+            "  ".join(
+                cell.ljust(widths[c]) if c in (0, 4) else cell.rjust(widths[c]) for c, cell in enumerate(r)
+            )
+        )
         if k == 0:
             print("  ".join("-" * w for w in widths))
     return 0

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.http import JsonResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
@@ -22,8 +22,7 @@ def health(request):
 api_v1 = [
     path("auth/token/", TokenLoginView.as_view(), name="auth-token"),
     path("me/", MeView.as_view(), name="me"),
-    path("geo/locate", LocateView.as_view(), name="geo-locate"),
-    path("geo/locate/", LocateView.as_view()),
+    re_path(r"^geo/locate/?$", LocateView.as_view(), name="geo-locate"),
     path("geo/export/", ExportView.as_view(), name="geo-export"),
     path("org/routing/", RoutingView.as_view(), name="org-routing"),
     *router.urls,

@@ -2,7 +2,8 @@ from django.contrib.auth.models import AbstractUser, Permission
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from yiwang.core.scope import ScopeSpec
 

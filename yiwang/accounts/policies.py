@@ -60,13 +60,13 @@ def grants_for(actor, *, today: dt.date | None = None) -> dict[str, list[Grant]]
     )
     for assignment in assignments:
         if assignment.region_id:
-            scope = dict(kind=REGION, path=assignment.region.path)
+            scope = {"kind": REGION, "path": assignment.region.path}
         elif assignment.grid_id:
-            scope = dict(kind=GRID, path=assignment.grid.path)
+            scope = {"kind": GRID, "path": assignment.grid.path}
         elif assignment.unit_id:
-            scope = dict(kind=UNIT, path=assignment.unit.region_path, unit_id=assignment.unit_id)
+            scope = {"kind": UNIT, "path": assignment.unit.region_path, "unit_id": assignment.unit_id}
         else:
-            scope = dict(kind=OWN)
+            scope = {"kind": OWN}
         for permission in assignment.role.permissions.all():
             name = f"{permission.content_type.app_label}.{permission.codename}"
             grants.setdefault(name, []).append(Grant(perm=name, **scope))

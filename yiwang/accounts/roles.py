@@ -1,7 +1,7 @@
 """The default roles a new installation starts with. They are data: an admin edits them freely afterwards;
 `roles_ensure_defaults` only creates roles that are missing and never overwrites an edited one."""
 
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 BASE_READ = ["geo.view_region", "geo.view_grid", "geo.view_gridstaff", "org.view_unit", "org.view_category",
              "org.view_responsibilityrule", "org.view_committeemembership"]
@@ -15,16 +15,16 @@ ADMIN = [
 
 # code: (name — a msgid translated in the interface, staff role?, permissions)
 DEFAULT_ROLES = {
-    "admin": (N_("Administrator"), True, ADMIN),
-    "acceptor": (N_("Acceptor"), True, BASE_READ),
-    "shift_lead": (N_("Shift leader"), True, BASE_READ),
-    "dispatcher": (N_("Dispatcher"), True, BASE_READ),
-    "unit_staff": (N_("Handling unit staff"), True, BASE_READ),
-    "grid_worker": (N_("Grid worker"), True, [*BASE_READ, "geo.change_grid"]),
-    "community_staff": (N_("Community staff"), True, [*BASE_READ, "geo.change_grid", "org.add_committeemembership",
+    "admin": (gettext_noop("Administrator"), True, ADMIN),
+    "acceptor": (gettext_noop("Acceptor"), True, BASE_READ),
+    "shift_lead": (gettext_noop("Shift leader"), True, BASE_READ),
+    "dispatcher": (gettext_noop("Dispatcher"), True, BASE_READ),
+    "unit_staff": (gettext_noop("Handling unit staff"), True, BASE_READ),
+    "grid_worker": (gettext_noop("Grid worker"), True, [*BASE_READ, "geo.change_grid"]),
+    "community_staff": (gettext_noop("Community staff"), True, [*BASE_READ, "geo.change_grid", "org.add_committeemembership",
                                                      "org.change_committeemembership"]),
-    "leader": (N_("Leader"), True, [*BASE_READ, "core.view_auditentry", "accounts.view_user"]),
-    "resident": (N_("Resident"), False, ["accounts.view_user"]),
-    "enterprise": (N_("Enterprise"), False, ["accounts.view_user"]),
-    "party_member": (N_("Party member / volunteer"), False, ["accounts.view_user"]),
+    "leader": (gettext_noop("Leader"), True, [*BASE_READ, "core.view_auditentry", "accounts.view_user"]),
+    "resident": (gettext_noop("Resident"), False, ["accounts.view_user"]),
+    "enterprise": (gettext_noop("Enterprise"), False, ["accounts.view_user"]),
+    "party_member": (gettext_noop("Party member / volunteer"), False, ["accounts.view_user"]),
 }

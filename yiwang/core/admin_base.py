@@ -81,8 +81,9 @@ class ScopedAdmin(admin.ModelAdmin):
         obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
 
     def save_related(self, request, form, formsets, change):
-        # Related objects (m2m, inlines) are written by the services themselves.
-        pass
+        # Related objects (m2m, inlines) are written by the services themselves; inlines here are read-only.
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def delete_model(self, request, obj):
         self.remove(request, obj)

@@ -19,11 +19,16 @@ lon/lat at the end.
    Voronoi vertex is the circumcentre of one triangle, computed once, merged with neighbours closer than
    10 cm, mapped to lon/lat and rounded to 7 decimals once. Neighbouring cells therefore share edges made of
    the very same coordinates: no gaps, no overlaps, no T-junctions. The city outline is the union of the cells.
-4. The seed points of a district are split recursively (k-d style, along their longest extent, with exact
-   group sizes) into streets, and each street's points into communities, so every group is a compact,
-   contiguous patch. Rural districts split in polar coordinates around the core, which keeps the groups
-   contiguous in their wedge-shaped districts. Region boundaries are unions of their children.
-5. Names, kinds (residential/enterprise/school/commercial/other), households and population follow.
+4. The seed points of a district are split recursively (k-d style, across their longest extent, with exact
+   group sizes) into streets, and each street's points into communities, so every group is a compact patch.
+   Rural districts split in polar coordinates around the core (towns as ring sectors of their wedge). A cell
+   or two stranded on the wrong side of a ragged cut joins the neighbouring group (same parent) it shares
+   most edges with, so every district, street and community is one connected polygon. Region boundaries
+   are unions of their children (exact, since the shared edges are identical).
+5. Names, kinds (residential/enterprise/school/commercial/other), households and population follow. The
+   densest streets of the rural districts become 街道, the rest 镇; urban districts have only 街道. All
+   communities of urban districts are 社区; in rural districts the densest ~30% of a 街道's communities and the
+   town centre of each 镇 are 社区, the rest are 村. ``urban`` on a region means city district / 街道 / 社区.
 """
 
 from __future__ import annotations
@@ -90,24 +95,24 @@ class _DistrictPlan:
 
 _DISTRICTS = (
     _DistrictPlan(
-        "211102000000", "双台子区", True, 9, 9, 45, 420,
+        "211102000000", "双台子区", True, 9, 9, 45, 450,
         ("红旗街道", "胜利街道", "建设街道", "辽河街道", "铁东街道", "双盛街道", "陆家街道", "统一街道", "站前街道"),
         5,
     ),
     _DistrictPlan(
-        "211103000000", "兴隆台区", True, 14, 14, 80, 760,
+        "211103000000", "兴隆台区", True, 14, 14, 80, 842,
         ("兴隆街道", "振兴街道", "渤海街道", "曙光街道", "友谊街道", "新工街道", "创新街道", "惠宾街道", "兴盛街道",
          "茨采街道", "沈家街道", "欢喜岭街道", "新生街道", "兴海街道"),
         5,
     ),
     _DistrictPlan(
-        "211104000000", "大洼区", False, 13, 5, 213, 1790,
+        "211104000000", "大洼区", False, 13, 5, 213, 1700,
         ("大洼街道", "田家街道", "于楼街道", "榆树街道", "王家街道",
          "东风镇", "新开镇", "清水镇", "新兴镇", "西安镇", "唐家镇", "赵圈河镇", "荣兴镇"),
         3,
     ),
     _DistrictPlan(
-        "211122000000", "盘山县", False, 12, 2, 200, 1672,
+        "211122000000", "盘山县", False, 12, 2, 200, 1650,
         ("太平街道", "高升街道",
          "沙岭镇", "胡家镇", "石新镇", "东郭镇", "羊圈子镇", "坝墙子镇", "古城子镇", "甜水镇", "吴家镇", "陈家镇"),
         3,
@@ -133,14 +138,15 @@ _BASE_OUTLINE_KM = (
     (31.5, 7.5), (27.0, 3.0), (19.0, 3.5), (11.0, 8.0), (6.0, 16.0), (3.5, 24.0),
 )
 _CORE = (30.5, 38.0)  # Panjin's centre, between 双台子 and 兴隆台
-_CORE_R = 10.5
+_CORE_R = 9.5
 _SPLIT_Y = 41.5  # 双台子 north of this line through the core, 兴隆台 south
 _COUNTY_SEATS = {"211104000000": (33.0, 22.0), "211122000000": (18.0, 45.0)}
 # Industrial parts (x, y, sigma km, weight): 辽滨 coastal zone, 兴隆台 oil & petrochemicals,
 # 双台子 north industrial park, 盘山 west industrial park, 大洼 east port industry.
-_INDUSTRY = ((35.0, 8.0, 3.0, 1.0), (24.0, 31.0, 2.5, 1.0), (35.0, 46.0, 2.0, 0.8), (12.0, 32.0, 3.0, 0.7),
-             (46.0, 24.0, 3.0, 0.6))
+_INDUSTRY = ((35.0, 8.0, 2.6, 1.0), (25.0, 32.0, 2.2, 1.0), (35.0, 46.0, 1.8, 0.9), (12.0, 32.0, 2.2, 0.8),
+             (46.0, 24.0, 2.2, 0.8), (27.0, 14.0, 1.5, 0.7))
 _GHOST_SPACING = 1.0
+_RADIAL_STRETCH = 1.6  # favour ring-wise cuts in rural districts, so towns are not long spokes
 _CANDIDATES = 12
 
 
@@ -169,7 +175,7 @@ class _Layout:
     @staticmethod
     def _outline(rng: np.random.Generator):
         pts = [np.array(p) for p in _BASE_OUTLINE_KM]
-        for amplitude in (0.10, 0.07, 0.05):
+        for amplitude in (0.16, 0.12, 0.09, 0.06):
             out = []
             for i, a in enumerate(pts):
                 b = pts[(i + 1) % len(pts)]
@@ -203,7 +209,7 @@ class _Layout:
         result[core & (y < split)] = 1
         deg = np.degrees(theta)
         south = -90.0 + 7.0 * np.sin(r / 5.0 + self.wedge_phase[0])
-        north = 38.0 + 9.0 * np.sin(r / 6.0 + self.wedge_phase[1])
+        north = 52.0 + 9.0 * np.sin(r / 6.0 + self.wedge_phase[1])
         rural = inside & ~core
         east = (deg > south) & (deg < north)
         result[rural & east] = 2
@@ -268,7 +274,6 @@ def _ghosts(layout: _Layout, rng: np.random.Generator) -> np.ndarray:
     gx = gx.ravel() + rng.uniform(-0.2, 0.2, gx.size) * s
     gy = gy.ravel() + rng.uniform(-0.2, 0.2, gy.size) * s
     outside = layout.classify(gx, gy) < 0
-    # keep well-behaved rectangle-shaped hull: drop nothing else
     return np.column_stack([gx[outside], gy[outside]])
 
 
@@ -406,7 +411,7 @@ def _voronoi(points: np.ndarray, first_real: int) -> tuple[list[list[list[float]
     for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
         ring = fan[s:e].tolist()
         clean = [pt for i, pt in enumerate(ring) if pt != ring[i - 1]]
-        clean.append(clean[0])
+        clean.append(list(clean[0]))
         rings.append(clean)
     return rings, vert[starts] - first_real
 
@@ -656,7 +661,7 @@ def generate_city(seed: int = 2022) -> City:
             # polar coordinates around the core keep groups contiguous inside the wedge-shaped districts
             t = np.mod(theta, 2 * math.pi) if d == 3 else theta
             scale = float(r[sites].mean())
-            coords = np.column_stack([t * scale, r])
+            coords = np.column_stack([t * scale, _RADIAL_STRETCH * r])
             anchor = np.array(_COUNTY_SEATS[plan.code])
         per_street = _composition(rng, plan.communities, plan.streets, 3, 0.35)
         per_comm = _composition(rng, len(sites), plan.communities, plan.min_grids_per_community, 0.4)
@@ -688,10 +693,8 @@ def generate_city(seed: int = 2022) -> City:
         for s in by_density[: plan.urban_streets]:
             local[s].urban = True
 
-        def dist_to_anchor(s: int, anchor=anchor) -> float:
-            return float(np.hypot(*(real[local[s].sites].mean(0) - anchor)))
-
-        ordered = sorted(range(len(local)), key=lambda s: (not local[s].urban, dist_to_anchor(s), s))
+        to_anchor = [float(np.hypot(*(real[st.sites].mean(0) - anchor))) for st in local]
+        ordered = sorted(range(len(local)), key=lambda s: (not local[s].urban, to_anchor[s], s))
         ids = []
         for serial, s in enumerate(ordered, start=1):
             st = local[s]
@@ -747,7 +750,10 @@ def generate_city(seed: int = 2022) -> City:
     comm_arr = np.array(grid_comm)
     n_grids = len(site_arr)
 
-    kinds = _assign_kinds(rng, real[site_arr], rho[site_arr], comm_arr, communities)
+    grid_of_site = np.empty(len(real), dtype=np.int64)
+    grid_of_site[site_arr] = np.arange(n_grids)
+    grid_nbrs = [grid_of_site[nbrs[s]].tolist() for s in grid_site]
+    kinds = _assign_kinds(rng, real[site_arr], rho[site_arr], comm_arr, communities, layout.bumps, grid_nbrs)
     households, population = _people(rng, kinds, [communities[c].urban for c in grid_comm])
 
     polygons = np.array([shapely.Polygon(rings[s]) for s in grid_site])
@@ -805,13 +811,14 @@ def generate_city(seed: int = 2022) -> City:
 
 
 def _assign_kinds(rng: np.random.Generator, xy: np.ndarray, rho: np.ndarray, comm: np.ndarray,
-                  communities: list[_Community]) -> list[str]:
+                  communities: list[_Community], bumps: list, nbrs: list[list[int]]) -> list[str]:
     n = len(xy)
     kinds = ["residential"] * n
     size = np.bincount(comm, minlength=len(communities))
     nonres = np.zeros(len(communities), dtype=np.int64)
 
-    def take(order, count: int, kind: str, eligible=None) -> None:
+    def take(order, count: int, kind: str, eligible=None) -> int:
+        """Turn the first ``count`` eligible residential grids of ``order`` into ``kind``; how many were."""
         got = 0
         for g in order:
             if got == count:
@@ -825,41 +832,41 @@ def _assign_kinds(rng: np.random.Generator, xy: np.ndarray, rho: np.ndarray, com
             kinds[g] = kind
             nonres[c] += 1
             got += 1
-        if got != count:  # pragma: no cover
-            raise RuntimeError(f"could not place {count} {kind} grids")
+        return got
 
     # enterprise grids cluster in the industrial parts
     score = np.zeros(n)
     for ix, iy, sigma, weight in _INDUSTRY:
         score += weight * np.exp(-((xy[:, 0] - ix) ** 2 + (xy[:, 1] - iy) ** 2) / (2 * sigma**2))
-    score += 0.12 * rng.random(n)
-    take(np.lexsort((np.arange(n), -score)), KIND_TOTALS["enterprise"], "enterprise")
+    for bx, by, _sigma, amplitude in bumps:  # and a little at every town seat
+        score += 0.45 * (amplitude / 3.0) ** 0.5 * np.exp(-((xy[:, 0] - bx) ** 2 + (xy[:, 1] - by) ** 2) / (2 * 0.8**2))
+    score += 0.3 * rng.random(n)
+    placed = {"enterprise": take(np.lexsort((np.arange(n), -score)), KIND_TOTALS["enterprise"], "enterprise")}
 
     # commercial / building grids in the densest urban places
     urban = np.array([communities[c].urban for c in comm])
     score = rho * (0.7 + 0.6 * rng.random(n))
-    take(np.lexsort((np.arange(n), -score)), KIND_TOTALS["commercial"], "commercial", eligible=urban)
+    placed["commercial"] = take(np.lexsort((np.arange(n), -score)), KIND_TOTALS["commercial"], "commercial",
+                                eligible=urban)
 
-    # schools spread out: one in each of many communities (weighted by size), a random grid in each
+    # schools spread out: one in each of many communities (weighted by size), in each a random grid that does
+    # not border a school already placed
     weight = size.astype(float) * np.where([c.urban for c in communities], 1.5, 1.0)
     keys = rng.random(len(communities)) ** (1.0 / weight)
-    placed = 0
-    members = [np.flatnonzero(comm == c) for c in range(len(communities))]
+    placed["school"] = 0
     for c in np.lexsort((np.arange(len(communities)), -keys)).tolist():
-        if placed == KIND_TOTALS["school"]:
+        if placed["school"] == KIND_TOTALS["school"]:
             break
-        before = kinds.count("school")
-        take_order = members[c][rng.permutation(len(members[c]))]
-        try:
-            take(take_order, 1, "school")
-        except RuntimeError:
-            continue
-        placed += kinds.count("school") - before
-    if placed != KIND_TOTALS["school"]:  # pragma: no cover
-        raise RuntimeError("could not place the schools")
+        members = np.flatnonzero(comm == c)
+        members = members[rng.permutation(len(members))]
+        crowded = [any(kinds[w] == "school" for w in nbrs[g]) for g in members.tolist()]
+        placed["school"] += take(members[np.argsort(crowded, kind="stable")], 1, "school")
 
     # a handful of other grids (parks, wetlands, reservoirs) anywhere
-    take(rng.permutation(n), KIND_TOTALS["other"], "other")
+    placed["other"] = take(rng.permutation(n), KIND_TOTALS["other"], "other")
+    for kind, count in placed.items():
+        if count != KIND_TOTALS[kind]:  # pragma: no cover
+            raise RuntimeError(f"could only place {count} of {KIND_TOTALS[kind]} {kind} grids")
     return kinds
 
 

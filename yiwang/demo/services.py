@@ -178,7 +178,7 @@ def demo_city_build(*, seed: int = 2022) -> DemoReport:
                                        grid.community, parent=community_party[grid.community.code],
                                        party_level=PartyLevel.GROUP)
     # Parents first, so each bulk insert can reference ids that exist.
-    for depth in range(6):
+    for _depth in range(6):
         layer = [u for u in units if u.pk is None and (u.parent is None or u.parent.pk is not None)]
         for u in layer:
             u.parent_id = u.parent.pk if u.parent else None
@@ -258,7 +258,7 @@ def demo_city_build(*, seed: int = 2022) -> DemoReport:
               "unit": ("unit", demo_unit), "grid": ("grid", demo_grid), "community": ("region", demo_community),
               "own": (None, None)}
     demo_users = {}
-    for username, real_name, role_code, scope in DEMO_ACCOUNTS:
+    for username, real_name, _role_code, scope in DEMO_ACCOUNTS:
         kind, target = scopes[scope]
         home = {"region": target, "grid": demo_community, "unit": demo_unit.region}.get(kind, demo_community)
         demo_users[username] = person(username, region=home, unit=demo_unit if kind == "unit" else None,
@@ -304,7 +304,7 @@ def demo_city_build(*, seed: int = 2022) -> DemoReport:
         assign(user, "community_staff", "region", regions[code])
     for code, user in street_instructors.items():
         assign(user, "community_staff", "region", regions[code])
-    for code, user in street_police.items():
+    for user in street_police.values():
         assign(user, "unit_staff", "unit", user.unit)
     accounts = []
     for username, _real_name, role_code, scope in DEMO_ACCOUNTS:

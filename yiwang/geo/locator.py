@@ -36,6 +36,10 @@ array holds:
   grid that may touch the cell, ordered by code.  Candidates are tested
   exactly with shapely prepared geometries (``intersects_xy``, i.e. closed
   polygon) and the first hit wins, which gives the smallest-code rule.
+  A mixed cell is flagged "full" when every point of it is covered by some
+  candidate (its centre is covered and every boundary edge near it is shared,
+  bit for bit and in opposite direction, by two grids); then the last
+  candidate is answered without a test, since nothing else can cover the point.
 
 The build is vectorised: every polygon boundary is densified to pieces shorter
 than a cell and the (cell, grid) pairs each piece may touch are marked
@@ -47,7 +51,12 @@ centre is covered by two or more grids (overlapping data) ask an STRtree.  A
 query maps a point to its cell with the same floating-point formula as the
 build, and that mapping is monotonic, so a boundary point always lands in a
 cell marked for that boundary: pure and empty cells are exact, and mixed cells
-are exact by construction.
+are exact by construction.  ``locate`` and ``locate_many`` run the same steps
+(scalar and vectorised), so they always agree.
+
+Typical figures (4,642-grid demo city, 2-core VM; ``python bench/locator.py``):
+build ~0.6 s, ~4 M cells / 20 MB; ``locate`` median ~0.5 µs, p95 ~3.5 µs;
+``locate_many`` on 1 M points ~0.06-0.09 s.
 """
 
 from __future__ import annotations
@@ -429,7 +438,12 @@ class GridIndex:
                 out[midx[hit]] = self._ids[cand[hit]]
                 more = ~hit & (pos < last)
                 midx, mx, my, pos, last, full = (
-                    midx[more], mx[more], my[more], pos[more] + 1, last[more], full[more]
+                    midx[more],
+                    mx[more],
+                    my[more],
+                    pos[more] + 1,
+                    last[more],
+                    full[more],
                 )
         return out.reshape(shape)
 

@@ -112,3 +112,6 @@ class GeoVersion(models.Model):
     class Meta:
         verbose_name = _("geography version")
         verbose_name_plural = _("geography version")
+
+    def __str__(self):
+        return f"v{self.version}"

@@ -114,7 +114,8 @@ def _parse(data) -> tuple[list[_Row], list[dict]]:
                 continue
             bad = [f for f in ("households", "population") if not _count_ok(props.get(f, 0))]
             if bad:
-                fail(number, code, _("%(field)s must be a whole number, zero or more.") % {"field": bad[0]})
+                label = Grid._meta.get_field(bad[0]).verbose_name
+                fail(number, code, _("%(field)s must be a whole number, zero or more.") % {"field": label})
                 continue
         rows.append(_Row(number, level, code, name, parent, props, geometry))
     return rows, errors
@@ -238,11 +239,11 @@ def regions_import(*, actor, data, source: str = "") -> ImportReport:
         error = grid_code_error(code=row.code, community=community)
         if error:
             reject(row, error)
-        values = dict(
-            name=row.name, community=community, path=community.path + row.code + "/",
-            kind=row.props.get("kind", GridKind.RESIDENTIAL), households=row.props.get("households", 0),
-            population=row.props.get("population", 0), boundary=row.geometry,
-        )
+        values = {
+            "name": row.name, "community": community, "path": community.path + row.code + "/",
+            "kind": row.props.get("kind", GridKind.RESIDENTIAL), "households": row.props.get("households", 0),
+            "population": row.props.get("population", 0), "boundary": row.geometry,
+        }
         grid = stored_grids.get(row.code)
         if grid is None:
             grid = Grid(code=row.code, **values)
@@ -278,7 +279,7 @@ def regions_import(*, actor, data, source: str = "") -> ImportReport:
     # Everything the file touched must lie inside the actor's scope; otherwise nothing is imported.
     if actor is not None:
         for model, objs, action in (
-            (Region, [r for r in touched_regions], "change"), (Grid, new_grids + changed_grids, "change"),
+            (Region, list(touched_regions), "change"), (Grid, new_grids + changed_grids, "change"),
         ):
             ids = [obj.pk for obj in objs]
             visible = set()

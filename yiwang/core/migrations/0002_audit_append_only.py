@@ -3,9 +3,9 @@
 from django.db import migrations
 
 SQLITE = [
-    """CREATE TRIGGER core_auditentry_no_update BEFORE UPDATE ON core_auditentry
+    """CREATE TRIGGER IF NOT EXISTS core_auditentry_no_update BEFORE UPDATE ON core_auditentry
        BEGIN SELECT RAISE(ABORT, 'audit journal is append-only'); END""",
-    """CREATE TRIGGER core_auditentry_no_delete BEFORE DELETE ON core_auditentry
+    """CREATE TRIGGER IF NOT EXISTS core_auditentry_no_delete BEFORE DELETE ON core_auditentry
        BEGIN SELECT RAISE(ABORT, 'audit journal is append-only'); END""",
 ]
 POSTGRES = [

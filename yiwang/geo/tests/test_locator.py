@@ -194,6 +194,17 @@ def test_shapely_geometry_and_invalid_bowtie_accepted():
         GridIndex.build([(1, "A", {"type": "Point", "coordinates": [0, 0]})])
 
 
+def test_empty_geometries_are_counted_but_never_match():
+    empty = {"type": "Polygon", "coordinates": []}
+    only_empty = GridIndex.build([(1, "A", empty)])
+    assert len(only_empty) == 1
+    assert both(only_empty, 0.0, 0.0) is None
+    mixed = GridIndex.build([(1, "A", empty), (2, "B", sq(0, 0, 1, 1))])
+    assert len(mixed) == 2
+    assert both(mixed, 0.5, 0.5) == 2
+    assert both(mixed, 0.0, 0.0) == 2
+
+
 def test_empty_index():
     for index in (GridIndex.EMPTY, GridIndex.empty(), GridIndex.build([])):
         assert len(index) == 0
@@ -212,7 +223,11 @@ def random_tiling(seed, n_seeds=160, bounds=(121.7, 40.8, 122.4, 41.4)):
     x0, y0, x1, y1 = bounds
     seeds = np.c_[rng.uniform(x0, x1, n_seeds), rng.uniform(y0, y1, n_seeds)]
     box = shapely.box(x0, y0, x1, y1)
-    cells = list(shapely.intersection(shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=box)), box))
+    cells = list(
+        shapely.intersection(
+            shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=box)), box
+        )
+    )
     geoms = []
     for k, cell in enumerate(cells):
         if k < 6:
@@ -270,7 +285,9 @@ def test_locate_many_matches_bruteforce_oracle(seed):
     bad = np.flatnonzero(got != expected)
     assert bad.size == 0, [(x[i], y[i], got[i], expected[i]) for i in bad[:10]]
     # scalar path agrees point by point
-    scalar = np.array([-1 if (r := index.locate(a, b)) is None else r for a, b in zip(x.tolist(), y.tolist(), strict=True)])
+    scalar = np.array(
+        [-1 if (r := index.locate(a, b)) is None else r for a, b in zip(x.tolist(), y.tolist(), strict=True)]
+    )
     assert np.array_equal(scalar, expected)
     # the sample really exercised the interesting cases
     pts = shapely.points(x, y)
@@ -294,3 +311,24 @@ def test_rotated_fine_tiling_matches_oracle():
     x, y = sample_points(items, rng, n_random=8000, n_vertices=3000, n_midpoints=3000)
     expected = oracle(items, x, y)
     assert np.array_equal(index.locate_many(x, y), expected)
+
+
+def test_demo_city_matches_oracle():
+    """The real demo city (if its generator is importable): exact agreement on 30,000 points."""
+    citygen = pytest.importorskip("yiwang.demo.citygen")
+    city = citygen.generate_city()
+    items = [(k + 1, grid.code, grid.geometry) for k, grid in enumerate(city.grids)]
+    index = GridIndex.build(items)
+    assert len(index) == len(items)
+    rng = np.random.default_rng(2022)
+    x, y = sample_points(items, rng, n_random=20000, n_vertices=5000, n_midpoints=5000)
+    # oracle through an STRtree: every grid covering the point, smallest (code, id) wins
+    geoms = [shapely.geometry.shape(g) for _, _, g in items]
+    rank = {k: r for r, k in enumerate(sorted(range(len(items)), key=lambda k: (items[k][1], items[k][0])))}
+    pt_idx, geom_idx = shapely.STRtree(geoms).query(shapely.points(x, y), predicate="covered_by")
+    best = np.full(len(x), len(items))
+    np.minimum.at(best, pt_idx, np.array([rank[k] for k in geom_idx.tolist()], dtype=np.int64))
+    by_rank = np.array([items[k][0] for k in sorted(rank, key=rank.get)] + [-1], dtype=np.int64)
+    expected = by_rank[best]
+    assert np.array_equal(index.locate_many(x, y), expected)
+    assert (np.bincount(pt_idx, minlength=len(x)) >= 2).sum() > 3000

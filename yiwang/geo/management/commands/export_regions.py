@@ -22,11 +22,10 @@ class Command(BaseCommand):
             if root_region is None:
                 raise CommandError(_("No region with code %(c)s.") % {"c": root})
         data = regions_export(actor=None, root=root_region)
-        handle = open(output, "w", encoding="utf-8") if output else sys.stdout
-        try:
+        if not output:
+            json.dump(data, sys.stdout, ensure_ascii=False)
+            return
+        with open(output, "w", encoding="utf-8") as handle:
             json.dump(data, handle, ensure_ascii=False)
-        finally:
-            if output:
-                handle.close()
         if output:
             self.stderr.write(_("%(n)d features written to %(f)s.") % {"n": len(data["features"]), "f": output})

@@ -1,0 +1,72 @@
+"""The administration site in a real browser (Playwright driving Debian's chromium), in Chinese."""
+
+from pathlib import Path
+
+import pytest
+
+from yiwang.geo.models import Grid
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
+
+
+@pytest.fixture
+def page(monkeypatch):
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls in the tests are plain sync code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: run `make test`, which installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+        yield context.new_page()
+        browser.close()
+
+
+def login(page, live_server, username):
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw-Secret-123")
+    page.click("input[type=submit]")
+
+
+def test_district_admin_edits_a_grid_and_cannot_open_another_district(page, live_server, world, person):
+    person("admin", region=world.district_a, username="quadmin")
+    login(page, live_server, "quadmin")
+    assert "一网" in page.title() or "网格" in page.content()
+    page.goto(f"{live_server.url}/admin/geo/grid/")
+    body = page.inner_text("body")
+    assert "甲1网格" in body and "甲2网格" in body
+    assert "乙1网格" not in body  # the sibling district's grid is not listed
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "admin-grid-list.png"), full_page=True)
+
+    page.goto(f"{live_server.url}/admin/geo/grid/{world.grid_a.pk}/change/")
+    page.fill("#id_households", "333")
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist")
+    assert Grid.objects.get(pk=world.grid_a.pk).households == 333
+
+    # A grid of the other district answers like a missing one.
+    response = page.goto(f"{live_server.url}/admin/geo/grid/{world.grid_b.pk}/change/")
+    assert "不存在" in page.inner_text("body") or response.status == 404 or "/admin/" in page.url
+    assert Grid.objects.get(pk=world.grid_b.pk).households == 50
+
+
+def test_a_refused_save_keeps_what_was_typed(page, live_server, world, person):
+    person("admin", region=world.district_a, username="quadmin2")
+    login(page, live_server, "quadmin2")
+    page.goto(f"{live_server.url}/admin/geo/grid/{world.grid_a.pk}/change/")
+    page.fill("#id_name", "改名后的网格")
+    page.fill("#id_boundary", '{"type": "Polygon", "coordinates": [[[0,0],[1,1],[1,0],[0,1],[0,0]]]}')
+    page.click("input[name=_save]")
+    page.wait_for_selector(".errornote, .errorlist")
+    assert page.input_value("#id_name") == "改名后的网格"
+    assert "geometry_invalid" in page.inner_text("body")
+    assert Grid.objects.get(pk=world.grid_a.pk).name == "甲1网格"

@@ -1,0 +1,59 @@
+"""GET /api/v1/geo/locate and the index staying in step with the grids, in every process."""
+
+import pytest
+
+from conftest import SQUARE
+from yiwang.geo import locator_state, services
+from yiwang.geo.models import GeoVersion, Grid
+
+pytestmark = pytest.mark.django_db
+
+
+def test_locate_names_grid_community_street_district(world, api):
+    body = api().get("/api/v1/geo/locate?lat=40.005&lon=120.005").json()
+    assert body["grid"]["code"] == world.grid_a.code
+    assert body["community"]["name"] == "甲社区"
+    assert body["street"]["code"] == world.street_a.code
+    assert body["district"]["code"] == world.district_a.code
+    assert body["city"]["code"] == world.city.code
+
+
+def test_shared_edge_goes_to_the_smaller_code(world, api):
+    body = api().get("/api/v1/geo/locate?lat=40.005&lon=120.01").json()
+    assert body["grid"]["code"] == world.grid_a.code  # 219901001001001 < …002
+
+
+def test_outside_every_grid_is_none(world, api):
+    response = api().get("/api/v1/geo/locate?lat=40.5&lon=120.5")
+    assert response.status_code == 200
+    assert response.json()["grid"] is None and response.json()["district"] is None
+
+
+@pytest.mark.parametrize("query", ["lat=95&lon=120", "lat=abc&lon=120", "lon=120", "lat=nan&lon=120"])
+def test_bad_coordinates_are_a_clear_400(world, api, query):
+    response = api().get(f"/api/v1/geo/locate?{query}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert response.json()["error"]["fields"]
+
+
+def test_index_follows_grid_changes_in_this_process(world, api):
+    assert api().get("/api/v1/geo/locate?lat=40.005&lon=120.205").json()["grid"] is None
+    services.grid_create(actor=None, code="219902001001002", name="乙2网格", community=world.community_b,
+                         boundary=SQUARE(120.2, 40.0, 120.21, 40.01))
+    assert api().get("/api/v1/geo/locate?lat=40.005&lon=120.205").json()["grid"]["code"] == "219902001001002"
+    services.grid_update(actor=None, grid=world.grid_b, is_active=False)
+    assert api().get("/api/v1/geo/locate?lat=40.005&lon=120.105").json()["grid"] is None
+
+
+def test_index_follows_changes_made_by_another_process(world, settings):
+    settings.YIWANG_LOCATOR_RECHECK_SECONDS = 3600
+    state = locator_state.current()
+    assert state.index.locate(120.105, 40.005) == world.grid_b.pk
+    # Another process moves grid B's boundary and bumps the version; this process was not told.
+    Grid.objects.filter(pk=world.grid_b.pk).update(boundary=SQUARE(120.3, 40.0, 120.31, 40.01))
+    GeoVersion.objects.filter(pk=1).update(version=GeoVersion.objects.get(pk=1).version + 1)
+    assert locator_state.current().index.locate(120.105, 40.005) == world.grid_b.pk  # not rechecked yet
+    settings.YIWANG_LOCATOR_RECHECK_SECONDS = 0
+    assert locator_state.current().index.locate(120.105, 40.005) is None
+    assert locator_state.current().index.locate(120.305, 40.005) == world.grid_b.pk
