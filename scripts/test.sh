@@ -5,6 +5,7 @@ apt_ensure chromium fonts-noto-cjk gettext
 databases="${YIWANG_TEST_DATABASES:-sqlite postgres}"
 export SECRET_KEY="test-only-secret-key-not-for-production-use-0123456789"
 export YIWANG_LOCATOR_RECHECK_SECONDS=0
+redis_ensure
 status=0
 for db in $databases; do
     echo "=== tests on $db ==="

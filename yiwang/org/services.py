@@ -141,7 +141,7 @@ def category_save(*, actor, code: str, name: str, parent: Category | None = None
 def responsibility_set(*, actor, region, unit: Unit, category: Category | None = None, note: str = "",
                        reason: str = "") -> ResponsibilityRule:
     """Say which unit handles `category` (None: everything else) in `region`'s subtree."""
-    rule = ResponsibilityRule.objects.select_for_update().filter(region=region, category=category).first()
+    rule = ResponsibilityRule.objects.select_for_update().filter(region=region, category=category).order_by("pk").first()
     if rule is not None:
         require(rule, actor=actor, action="change")
     before = snapshot(rule) if rule else None

@@ -57,3 +57,21 @@ def test_index_follows_changes_made_by_another_process(world, settings):
     settings.YIWANG_LOCATOR_RECHECK_SECONDS = 0
     assert locator_state.current().index.locate(120.105, 40.005) is None
     assert locator_state.current().index.locate(120.305, 40.005) == world.grid_b.pk
+
+
+def test_renumbering_a_street_under_another_district_moves_its_whole_subtree(world, person):
+    from yiwang.accounts.policies import restrict
+    from yiwang.core.errors import ValidationFailed
+    from yiwang.org.models import Unit
+
+    staff = person("community_staff", region=world.community_a)
+    with pytest.raises(ValidationFailed):  # the code must follow the new parent
+        services.region_update(actor=None, region=world.street_a, parent=world.district_b)
+    services.region_update(actor=None, region=world.street_a, parent=world.district_b, code="219902002000")
+    grid = Grid.objects.get(pk=world.grid_a.pk)
+    assert grid.path == "219900000000/219902000000/219902002000/219901001001/219901001001001/"
+    staff.refresh_from_db()
+    assert staff.region_path.startswith("219900000000/219902000000/219902002000/")
+    admin_b = person("admin", region=world.district_b)
+    assert restrict(Grid.objects.all(), actor=admin_b, action="view").filter(pk=grid.pk).exists()
+    assert Unit.objects.get(pk=world.unit_a.pk).region_path == world.district_a.path  # not under the street
