@@ -76,7 +76,7 @@ ASGI_APPLICATION = "config.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "yiwang" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -139,7 +139,6 @@ MEDIA_ROOT = Path(os.environ.get("YIWANG_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "yiwang" / "static"]
 if os.environ.get("YIWANG_MEDIA_STORAGE", "local") == "s3":
     _media_backend = {
         "BACKEND": "storages.backends.s3.S3Storage",
