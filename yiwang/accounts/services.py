@@ -12,12 +12,8 @@ from django.utils.translation import gettext as _
 from yiwang.accounts.models import Role, RoleAssignment, User, phone_validator
 from yiwang.accounts.policies import ensure_in_scope, forget_grants, require
 from yiwang.accounts.roles import DEFAULT_ROLES
-from yiwang.core.errors import ValidationFailed
+from yiwang.core.errors import ValidationFailed, check_date_order, check_editable, invalid
 from yiwang.core.services import audit_write, snapshot
-
-
-def _invalid(message, code, field=None):
-    return ValidationFailed(message, code=code, fields={field: [message]} if field else None)
 
 
 def _check_phone(phone: str) -> None:
@@ -25,7 +21,7 @@ def _check_phone(phone: str) -> None:
         try:
             phone_validator(phone)
         except DjangoValidationError:
-            raise _invalid(_("Enter a valid phone number."), "invalid_phone", "phone") from None
+            raise invalid(_("Enter a valid phone number."), "invalid_phone", "phone") from None
 
 
 @transaction.atomic
@@ -33,9 +29,9 @@ def user_create(*, actor, username: str, real_name: str = "", phone: str = "", p
                 region=None, unit=None, email: str = "", reason: str = "") -> User:
     username = (username or "").strip()
     if not username:
-        raise _invalid(_("A username is required."), "required", "username")
+        raise invalid(_("A username is required."), "required", "username")
     if User.objects.filter(username=username).exists():
-        raise _invalid(_("This username is taken."), "duplicate_username", "username")
+        raise invalid(_("This username is taken."), "duplicate_username", "username")
     _check_phone(phone)
     user = User(username=username, real_name=real_name, phone=phone, region=region,
                 region_path=region.path if region else "", unit=unit, email=email)
@@ -62,9 +58,7 @@ USER_EDITABLE = {"real_name", "phone", "region", "unit", "email", "is_active"}
 
 @transaction.atomic
 def user_update(*, actor, user: User, reason: str = "", **changes) -> User:
-    unknown = set(changes) - USER_EDITABLE
-    if unknown:
-        raise _invalid(_("These fields cannot be changed: %(f)s") % {"f": ", ".join(sorted(unknown))}, "read_only")
+    check_editable(changes, USER_EDITABLE)
     user = User.objects.select_for_update().get(pk=user.pk)
     require(user, actor=actor, action="change")
     before = _public(user)
@@ -84,9 +78,8 @@ def role_assign(*, actor, user: User, role: Role, valid_from: dt.date, region=No
                 valid_to: dt.date | None = None, note: str = "", reason: str = "") -> RoleAssignment:
     """Give `user` the role `role` in one scope (a region subtree, a grid or a unit; none: own records)."""
     if sum(x is not None for x in (region, grid, unit)) > 1:
-        raise _invalid(_("A role is held in one scope: a region, a grid or a unit."), "one_scope")
-    if valid_to is not None and valid_to < valid_from:
-        raise _invalid(_("The end date is before the start date."), "date_order", "valid_to")
+        raise invalid(_("A role is held in one scope: a region, a grid or a unit."), "one_scope")
+    check_date_order(valid_from, valid_to)
     scope_path = (region.path if region else grid.path if grid else unit.region_path if unit else user.region_path)
     assignment = RoleAssignment.objects.create(
         user=user, role=role, region=region, grid=grid, unit=unit, scope_path=scope_path, valid_from=valid_from,
@@ -123,8 +116,7 @@ def _ensure_grantable(*, actor, role: Role, scope_path: str) -> None:
 @transaction.atomic
 def role_assignment_end(*, actor, assignment: RoleAssignment, valid_to: dt.date, reason: str = "") -> RoleAssignment:
     require(assignment, actor=actor, action="change")
-    if valid_to < assignment.valid_from:
-        raise _invalid(_("The end date is before the start date."), "date_order", "valid_to")
+    check_date_order(assignment.valid_from, valid_to)
     before = snapshot(assignment)
     assignment.valid_to = valid_to
     assignment.save(update_fields=["valid_to"])

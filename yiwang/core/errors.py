@@ -47,3 +47,24 @@ class OutOfScope(PermissionRefused):
 class Conflict(DomainError):
     code = "conflict"
     status = 409
+
+
+def invalid(message, code: str, field: str | None = None) -> ValidationFailed:
+    """A validation error, tied to a form field when there is one."""
+    return ValidationFailed(message, code=code, fields={field: [message]} if field else None)
+
+
+def check_editable(changes: dict, editable: set[str]) -> None:
+    unknown = set(changes) - editable
+    if unknown:
+        from django.utils.translation import gettext
+
+        raise invalid(gettext("These fields cannot be changed: %(f)s") % {"f": ", ".join(sorted(unknown))},
+                      "read_only")
+
+
+def check_date_order(start, end) -> None:
+    if end is not None and start is not None and end < start:
+        from django.utils.translation import gettext
+
+        raise invalid(gettext("The end date is before the start date."), "date_order", "valid_to")

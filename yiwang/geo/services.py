@@ -13,7 +13,7 @@ from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
 
 from yiwang.accounts.policies import ensure_in_scope, require
-from yiwang.core.errors import ValidationFailed
+from yiwang.core.errors import ValidationFailed, check_date_order, check_editable, invalid
 from yiwang.core.services import audit_write, snapshot
 from yiwang.geo import locator_state
 from yiwang.geo.choices import LEVEL_PARENT, GridDuty, GridKind, RegionLevel
@@ -83,9 +83,6 @@ def _repath(old: str, new: str) -> None:
         )
 
 
-def _invalid(message: str, code: str, field: str | None = None) -> ValidationFailed:
-    return ValidationFailed(message, code=code, fields={field: [message]} if field else None)
-
 
 # --- Regions ------------------------------------------------------------------------------------------------
 
@@ -97,11 +94,11 @@ def region_create(
 ) -> Region:
     error = region_code_error(code=code, level=level, parent=parent)
     if error:
-        raise _invalid(error, "region_code", "code")
+        raise invalid(error, "region_code", "code")
     if Region.objects.filter(code=code).exists():
-        raise _invalid(_("A region with this code already exists."), "duplicate_code", "code")
+        raise invalid(_("A region with this code already exists."), "duplicate_code", "code")
     if not (name or "").strip():
-        raise _invalid(_("A name is required."), "required", "name")
+        raise invalid(_("A name is required."), "required", "name")
     region = Region.objects.create(
         code=code, name=name.strip(), level=level, parent=parent, path=(parent.path if parent else "") + code + "/",
         boundary=clean_boundary(boundary) if boundary else None, is_urban=is_urban,
@@ -117,9 +114,7 @@ REGION_EDITABLE = {"name", "code", "parent", "boundary", "is_urban"}
 
 @transaction.atomic
 def region_update(*, actor, region: Region, reason: str = "", **changes) -> Region:
-    unknown = set(changes) - REGION_EDITABLE
-    if unknown:
-        raise _invalid(_("These fields cannot be changed: %(f)s") % {"f": ", ".join(sorted(unknown))}, "read_only")
+    check_editable(changes, REGION_EDITABLE)
     region = Region.objects.select_for_update().get(pk=region.pk)
     require(region, actor=actor, action="change")
     before = snapshot(region)
@@ -129,15 +124,15 @@ def region_update(*, actor, region: Region, reason: str = "", **changes) -> Regi
     if "boundary" in changes and region.boundary:
         region.boundary = clean_boundary(region.boundary)
     if not (region.name or "").strip():
-        raise _invalid(_("A name is required."), "required", "name")
+        raise invalid(_("A name is required."), "required", "name")
     if "code" in changes or "parent" in changes:
         error = region_code_error(code=region.code, level=region.level, parent=region.parent)
         if error:
-            raise _invalid(error, "region_code", "code")
+            raise invalid(error, "region_code", "code")
         if Region.objects.filter(code=region.code).exclude(pk=region.pk).exists():
-            raise _invalid(_("A region with this code already exists."), "duplicate_code", "code")
+            raise invalid(_("A region with this code already exists."), "duplicate_code", "code")
         if region.parent and region.parent.path.startswith(old_path):
-            raise _invalid(_("A region cannot move under itself."), "region_cycle", "parent")
+            raise invalid(_("A region cannot move under itself."), "region_cycle", "parent")
     region.save()
     new_path = (region.parent.path if region.parent else "") + region.code + "/"
     if new_path != old_path:
@@ -166,10 +161,10 @@ def region_delete(*, actor, region: Region, reason: str = "") -> None:
 
 def _grid_fields_error(*, kind, households, population) -> ValidationFailed | None:
     if kind not in GridKind.values:
-        return _invalid(_("Unknown grid kind “%(kind)s”.") % {"kind": kind}, "grid_kind", "kind")
+        return invalid(_("Unknown grid kind “%(kind)s”.") % {"kind": kind}, "grid_kind", "kind")
     for field, value in (("households", households), ("population", population)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            return _invalid(_("Must be a whole number, zero or more."), "invalid_number", field)
+            return invalid(_("Must be a whole number, zero or more."), "invalid_number", field)
     return None
 
 
@@ -184,11 +179,11 @@ def grid_create(
 ) -> Grid:
     error = grid_code_error(code=code, community=community)
     if error:
-        raise _invalid(error, "grid_code", "code")
+        raise invalid(error, "grid_code", "code")
     if Grid.objects.filter(code=code).exists():
-        raise _invalid(_("A grid with this code already exists."), "duplicate_code", "code")
+        raise invalid(_("A grid with this code already exists."), "duplicate_code", "code")
     if not (name or "").strip():
-        raise _invalid(_("A name is required."), "required", "name")
+        raise invalid(_("A name is required."), "required", "name")
     problem = _grid_fields_error(kind=kind, households=households, population=population)
     if problem:
         raise problem
@@ -212,9 +207,7 @@ GRID_EDITABLE = {"name", "code", "community", "kind", "households", "population"
 
 @transaction.atomic
 def grid_update(*, actor, grid: Grid, reason: str = "", **changes) -> Grid:
-    unknown = set(changes) - GRID_EDITABLE
-    if unknown:
-        raise _invalid(_("These fields cannot be changed: %(f)s") % {"f": ", ".join(sorted(unknown))}, "read_only")
+    check_editable(changes, GRID_EDITABLE)
     grid = Grid.objects.select_for_update().get(pk=grid.pk)
     require(grid, actor=actor, action="change")
     before = snapshot(grid)
@@ -223,11 +216,11 @@ def grid_update(*, actor, grid: Grid, reason: str = "", **changes) -> Grid:
     if "code" in changes or "community" in changes:
         error = grid_code_error(code=grid.code, community=grid.community)
         if error:
-            raise _invalid(error, "grid_code", "code")
+            raise invalid(error, "grid_code", "code")
         if Grid.objects.filter(code=grid.code).exclude(pk=grid.pk).exists():
-            raise _invalid(_("A grid with this code already exists."), "duplicate_code", "code")
+            raise invalid(_("A grid with this code already exists."), "duplicate_code", "code")
     if not (grid.name or "").strip():
-        raise _invalid(_("A name is required."), "required", "name")
+        raise invalid(_("A name is required."), "required", "name")
     problem = _grid_fields_error(kind=grid.kind, households=grid.households, population=grid.population)
     if problem:
         raise problem
@@ -260,11 +253,10 @@ def grid_staff_assign(
     reason: str = "",
 ) -> GridStaff:
     if duty not in GridDuty.values:
-        raise _invalid(_("Unknown duty “%(duty)s”.") % {"duty": duty}, "grid_duty", "duty")
+        raise invalid(_("Unknown duty “%(duty)s”.") % {"duty": duty}, "grid_duty", "duty")
     if duty == GridDuty.FUNCTIONAL and unit is None:
-        raise _invalid(_("A functional member must name the department they come from."), "required", "unit")
-    if valid_to is not None and valid_to < valid_from:
-        raise _invalid(_("The end date is before the start date."), "date_order", "valid_to")
+        raise invalid(_("A functional member must name the department they come from."), "required", "unit")
+    check_date_order(valid_from, valid_to)
     staff = GridStaff.objects.create(
         grid=grid, user=user, duty=duty, unit=unit, path=grid.path, valid_from=valid_from, valid_to=valid_to
     )
@@ -277,8 +269,7 @@ def grid_staff_assign(
 @transaction.atomic
 def grid_staff_end(*, actor, staff: GridStaff, valid_to: dt.date, reason: str = "") -> GridStaff:
     require(staff, actor=actor, action="change")
-    if valid_to < staff.valid_from:
-        raise _invalid(_("The end date is before the start date."), "date_order", "valid_to")
+    check_date_order(staff.valid_from, valid_to)
     before = snapshot(staff)
     staff.valid_to = valid_to
     staff.save(update_fields=["valid_to"])

@@ -8,32 +8,28 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from yiwang.accounts.policies import ensure_in_scope, require
-from yiwang.core.errors import ValidationFailed
+from yiwang.core.errors import check_date_order, check_editable, invalid
 from yiwang.core.services import audit_write, snapshot
 from yiwang.geo.choices import RegionLevel
 from yiwang.org.choices import CategoryKind, CommitteeKind, PartyLevel, UnitKind
 from yiwang.org.models import Category, CommitteeMembership, ResponsibilityRule, Unit
 
 
-def _invalid(message, code, field=None):
-    return ValidationFailed(message, code=code, fields={field: [message]} if field else None)
-
-
 def _check_unit(unit: Unit) -> None:
     if not (unit.name or "").strip():
-        raise _invalid(_("A name is required."), "required", "name")
+        raise invalid(_("A name is required."), "required", "name")
     if unit.kind not in UnitKind.values:
-        raise _invalid(_("Unknown unit kind."), "unit_kind", "kind")
+        raise invalid(_("Unknown unit kind."), "unit_kind", "kind")
     if unit.party_level and unit.kind != UnitKind.PARTY_ORGANISATION:
-        raise _invalid(_("Only party organisations have a party level."), "party_level", "party_level")
+        raise invalid(_("Only party organisations have a party level."), "party_level", "party_level")
     if unit.kind == UnitKind.PARTY_ORGANISATION and unit.party_level not in PartyLevel.values:
-        raise _invalid(_("A party organisation needs its level."), "party_level", "party_level")
+        raise invalid(_("A party organisation needs its level."), "party_level", "party_level")
     if unit.parent_id and unit.parent_id == unit.pk:
-        raise _invalid(_("A unit cannot be its own parent."), "unit_cycle", "parent")
+        raise invalid(_("A unit cannot be its own parent."), "unit_cycle", "parent")
     ancestor = unit.parent
     while ancestor is not None and unit.pk is not None:
         if ancestor.pk == unit.pk:
-            raise _invalid(_("A unit cannot sit under itself."), "unit_cycle", "parent")
+            raise invalid(_("A unit cannot sit under itself."), "unit_cycle", "parent")
         ancestor = ancestor.parent
 
 
@@ -41,9 +37,9 @@ def _check_unit(unit: Unit) -> None:
 def unit_create(*, actor, code: str, name: str, kind: str, region, parent: Unit | None = None,
                 party_level: str = "", short_name: str = "", contact_phone: str = "", reason: str = "") -> Unit:
     if not (code or "").strip():
-        raise _invalid(_("A code is required."), "required", "code")
+        raise invalid(_("A code is required."), "required", "code")
     if Unit.objects.filter(code=code).exists():
-        raise _invalid(_("A unit with this code already exists."), "duplicate_code", "code")
+        raise invalid(_("A unit with this code already exists."), "duplicate_code", "code")
     unit = Unit(code=code.strip(), name=(name or "").strip(), kind=kind, region=region, region_path=region.path,
                 parent=parent, party_level=party_level, short_name=short_name, contact_phone=contact_phone)
     _check_unit(unit)
@@ -59,9 +55,7 @@ UNIT_EDITABLE = {"name", "short_name", "kind", "party_level", "region", "parent"
 
 @transaction.atomic
 def unit_update(*, actor, unit: Unit, reason: str = "", **changes) -> Unit:
-    unknown = set(changes) - UNIT_EDITABLE
-    if unknown:
-        raise _invalid(_("These fields cannot be changed: %(f)s") % {"f": ", ".join(sorted(unknown))}, "read_only")
+    check_editable(changes, UNIT_EDITABLE)
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
     require(unit, actor=actor, action="change")
     before = snapshot(unit)
@@ -91,7 +85,7 @@ def committee_member_add(*, actor, host, unit: Unit, valid_from: dt.date, positi
     kinds = {RegionLevel.STREET: CommitteeKind.STREET_JOINT_WORKING_COMMITTEE,
              RegionLevel.COMMUNITY: CommitteeKind.COMMUNITY_JOINT_PARTY_COMMITTEE}
     if host.level not in kinds:
-        raise _invalid(_("Joint committees exist only at streets and communities."), "committee_host", "host")
+        raise invalid(_("Joint committees exist only at streets and communities."), "committee_host", "host")
     membership = CommitteeMembership.objects.create(
         committee_kind=kinds[host.level], host=host, host_path=host.path, unit=unit, position=position,
         agreement_signed_on=agreement_signed_on, valid_from=valid_from,
@@ -106,8 +100,7 @@ def committee_member_add(*, actor, host, unit: Unit, valid_from: dt.date, positi
 def committee_member_end(*, actor, membership: CommitteeMembership, valid_to: dt.date,
                          reason: str = "") -> CommitteeMembership:
     require(membership, actor=actor, action="change")
-    if valid_to < membership.valid_from:
-        raise _invalid(_("The end date is before the start date."), "date_order", "valid_to")
+    check_date_order(membership.valid_from, valid_to)
     before = snapshot(membership)
     membership.valid_to = valid_to
     membership.save(update_fields=["valid_to"])
@@ -121,7 +114,7 @@ def category_save(*, actor, code: str, name: str, parent: Category | None = None
                   kind: str = CategoryKind.EVENT, default_unit_kind: str = "", reason: str = "") -> Category:
     """Create or update a category by code (the case-loop work extends the catalogue)."""
     if parent is not None and parent.parent_id is not None:
-        raise _invalid(_("Categories have two levels: a subcategory's parent must be a major category."),
+        raise invalid(_("Categories have two levels: a subcategory's parent must be a major category."),
                        "category_depth", "parent")
     category = Category.objects.filter(code=code).first()
     if category is not None:
