@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yiwang.accounts import services
 from yiwang.accounts.models import Role, RoleAssignment, User
-from yiwang.core.admin_base import ScopedAdmin
+from yiwang.core.admin_base import ScopedAdmin, ServiceRefusalMixin
 from yiwang.core.errors import ValidationFailed
 
 
@@ -64,13 +64,22 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
 
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(ServiceRefusalMixin, admin.ModelAdmin):
     list_display = ["code", "__str__", "is_staff_role"]
     search_fields = ["code", "name"]
     filter_horizontal = ["permissions"]
 
     def has_module_permission(self, request):
         return request.user.has_perm("accounts.view_role")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # roles in use are ended through their assignments, not deleted
+
+    def save_model(self, request, obj, form, change):
+        pass  # saved with its permissions in save_related, through the service
+
+    def save_related(self, request, form, formsets, change):
+        services.role_save(actor=request.user, role=form.instance, permissions=form.cleaned_data["permissions"])
 
 
 @admin.register(RoleAssignment)

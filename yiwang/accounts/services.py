@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from yiwang.accounts.models import Role, RoleAssignment, User, phone_validator
 from yiwang.accounts.policies import ensure_in_scope, forget_grants, require
 from yiwang.accounts.roles import DEFAULT_ROLES
-from yiwang.core.errors import ValidationFailed, check_date_order, check_editable, invalid
+from yiwang.core.errors import PermissionRefused, ValidationFailed, check_date_order, check_editable, invalid
 from yiwang.core.services import audit_write, snapshot
 
 
@@ -147,3 +147,31 @@ def roles_ensure_defaults() -> list[Role]:
                     after={"code": code, "permissions": sorted(perms)}, actor_name="system")
         created.append(role)
     return created
+
+
+@transaction.atomic
+def role_save(*, actor, role: Role, permissions, reason: str = "") -> Role:
+    """Create or change a role definition and its permissions. Roles apply everywhere they are held, so only
+    someone who may change roles over a whole tree (a root region) edits them."""
+    from yiwang.accounts.policies import ALL, grants_for
+
+    if actor is not None and not actor.is_superuser:
+        action = "accounts.change_role" if role.pk else "accounts.add_role"
+        grants = grants_for(actor).get(action, [])
+        if not any(g.kind == ALL or (g.kind == "region" and g.path.count("/") == 1) for g in grants):
+            raise PermissionRefused(_("Only an administrator of a whole city may define roles."))
+    if not (role.code or "").strip() or not (role.name or "").strip():
+        raise invalid(_("A role needs a code and a name."), "required", "code")
+    before = None
+    if role.pk:
+        stored = Role.objects.get(pk=role.pk)
+        before = {**snapshot(stored), "permissions": sorted(_perm_names(stored.permissions.all()))}
+    role.save()
+    role.permissions.set(permissions)
+    after = {**snapshot(role), "permissions": sorted(_perm_names(role.permissions.all()))}
+    audit_write(actor=actor, action="role.save", obj=role, before=before, after=after, reason=reason)
+    return role
+
+
+def _perm_names(permissions) -> list[str]:
+    return [f"{p.content_type.app_label}.{p.codename}" for p in permissions.select_related("content_type")]

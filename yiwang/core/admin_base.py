@@ -7,7 +7,38 @@ from yiwang.accounts.policies import restrict
 from yiwang.core.errors import DomainError
 
 
-class ScopedAdmin(admin.ModelAdmin):
+class ServiceRefusalMixin:
+    """A service's refusal (DomainError) rolls the whole save back and shows the same form again, with what
+    was typed and the reason, instead of an error page."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            with transaction.atomic():
+                return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            # Nothing was written. Show the same form again, with what was typed and the service's reason.
+            request._yiwang_domain_error = exc
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form_class = super().get_form(request, obj, **kwargs)
+        error = getattr(request, "_yiwang_domain_error", None)
+        if error is None:
+            return form_class
+
+        class RefusedForm(form_class):
+            def clean(self):
+                data = super().clean()
+                for field, messages_ in error.fields.items():
+                    if field in self.fields:
+                        self.add_error(field, [str(m) for m in messages_])
+                self.add_error(None, f"{error.message} [{error.code}]")
+                return data
+
+        return RefusedForm
+
+
+class ScopedAdmin(ServiceRefusalMixin, admin.ModelAdmin):
     """Subclasses implement `create(request, obj, form)` and `update(request, obj, form, changes)` (and
     `remove(request, obj)`) by calling services."""
 
@@ -40,32 +71,6 @@ class ScopedAdmin(admin.ModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # deletes go one by one through the service
         return actions
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            with transaction.atomic():
-                return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as exc:
-            # Nothing was written. Show the same form again, with what was typed and the service's reason.
-            request._yiwang_domain_error = exc
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def get_form(self, request, obj=None, **kwargs):
-        form_class = super().get_form(request, obj, **kwargs)
-        error = getattr(request, "_yiwang_domain_error", None)
-        if error is None:
-            return form_class
-
-        class RefusedForm(form_class):
-            def clean(self):
-                data = super().clean()
-                for field, messages_ in error.fields.items():
-                    if field in self.fields:
-                        self.add_error(field, [str(m) for m in messages_])
-                self.add_error(None, f"{error.message} [{error.code}]")
-                return data
-
-        return RefusedForm
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -176,3 +176,23 @@ def test_cannot_hand_out_more_than_you_hold(world, actors):
         role_assign(actor=actors["own_region"], user=target, role=Role.objects.get(code="admin"),
                     region=world.district_b, valid_from=dt.date(2026, 1, 1))
     assert not target.assignments.exists()
+
+
+def test_only_a_whole_city_admin_defines_roles_and_it_is_journaled(world, person):
+    from django.contrib.auth.models import Permission
+
+    from yiwang.accounts.models import Role
+    from yiwang.accounts.services import role_save
+    from yiwang.core.errors import PermissionRefused
+
+    role = Role.objects.get(code="grid_worker")
+    wanted = list(role.permissions.exclude(codename="change_grid"))
+    with pytest.raises(PermissionRefused):
+        role_save(actor=person("admin", region=world.district_a), role=role, permissions=wanted)
+    assert role.permissions.filter(codename="change_grid").exists()
+    role_save(actor=person("admin", region=world.city), role=role, permissions=wanted)
+    assert not role.permissions.filter(codename="change_grid").exists()
+    entry = AuditEntry.objects.get(action="role.save")
+    assert entry.before == {"permissions": sorted(
+        f"{p.content_type.app_label}.{p.codename}" for p in [*wanted, Permission.objects.get(codename="change_grid")])}
+    assert "geo.change_grid" not in entry.after["permissions"]
