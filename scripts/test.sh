@@ -5,6 +5,8 @@ apt_ensure chromium fonts-noto-cjk gettext
 databases="${YIWANG_TEST_DATABASES:-sqlite postgres}"
 export SECRET_KEY="test-only-secret-key-not-for-production-use-0123456789"
 export YIWANG_LOCATOR_RECHECK_SECONDS=0
+# Threads of the live server must not keep connections that block dropping the test database.
+export YIWANG_DB_CONN_MAX_AGE=0
 redis_ensure
 status=0
 for db in $databases; do

@@ -84,3 +84,24 @@ def test_the_subtree_lookup_is_a_prefix_match(world):
     # 2199010… must not match a sibling whose code merely starts with the same digits.
     assert not Region.objects.filter(path__under=world.city.path[:-1] + "1/").exists()
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_every_interface_string_has_a_chinese_translation():
+    import re
+
+    po = (ROOT / "yiwang" / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po").read_text(encoding="utf-8")
+    assert "#, fuzzy" not in po
+    empty = re.findall(r'msgid "(.+)"\nmsgstr ""\n(?!")', po)
+    assert empty == []
+
+
+@pytest.mark.django_db
+def test_the_compiled_catalogue_is_in_use():
+    from django.utils import translation
+
+    from yiwang.geo.choices import GridKind
+
+    with translation.override("zh-hans"):
+        assert str(GridKind.RESIDENTIAL.label) == "综合网格"
+    with translation.override("en"):
+        assert str(GridKind.RESIDENTIAL.label) == "Residential grid"
