@@ -24,6 +24,7 @@ class AssignmentInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(ScopedAdmin, DjangoUserAdmin):
     list_display = ["username", "real_name", "masked_phone", "unit", "region", "is_active"]
+    list_select_related = ["unit", "region"]
     list_filter = ["is_active", "is_staff"]
     search_fields = ["username", "real_name", "phone"]
     autocomplete_fields = ["region", "unit"]

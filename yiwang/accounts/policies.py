@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.db.models import Model, Q, QuerySet
 
 from yiwang.core import clock
-from yiwang.core.errors import NotFound, OutOfScope
+from yiwang.core.errors import NotFound, OutOfScope, PermissionRefused
 
 ALL = "all"
 REGION = "region"
@@ -142,12 +142,17 @@ def access(queryset_or_model, *, actor, action: str, pk) -> Model:
 
 
 def require(obj: Model, *, actor, action: str) -> None:
-    """Refuse (as NotFound) to act on an object the actor cannot reach for `action`. `actor=None` is the
+    """Refuse to act on an object the actor cannot reach for `action`: NotFound if they cannot even see it
+    (exactly like a missing one), PermissionRefused if they see it but may not do this. `actor=None` is the
     system itself (management commands, migrations)."""
     if actor is None:
         return
-    if not restrict(type(obj)._default_manager.filter(pk=obj.pk), actor=actor, action=action).exists():
-        raise NotFound()
+    one = type(obj)._default_manager.filter(pk=obj.pk)
+    if restrict(one, actor=actor, action=action).exists():
+        return
+    if restrict(one, actor=actor, action="view").exists():
+        raise PermissionRefused()
+    raise NotFound()
 
 
 def ensure_in_scope(obj: Model, *, actor, action: str) -> None:

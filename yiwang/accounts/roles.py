@@ -20,9 +20,10 @@ DEFAULT_ROLES = {
     "shift_lead": (gettext_noop("Shift leader"), True, BASE_READ),
     "dispatcher": (gettext_noop("Dispatcher"), True, BASE_READ),
     "unit_staff": (gettext_noop("Handling unit staff"), True, BASE_READ),
-    "grid_worker": (gettext_noop("Grid worker"), True, [*BASE_READ, "geo.change_grid"]),
-    "community_staff": (gettext_noop("Community staff"), True, [*BASE_READ, "geo.change_grid", "org.add_committeemembership",
-                                                     "org.change_committeemembership"]),
+    "grid_worker": (gettext_noop("Grid worker"), True, [*BASE_READ, "geo.change_grid_basedata"]),
+    "community_staff": (gettext_noop("Community staff"), True, [
+        *BASE_READ, "geo.change_grid_basedata", "org.add_committeemembership", "org.change_committeemembership",
+    ]),
     "leader": (gettext_noop("Leader"), True, [*BASE_READ, "core.view_auditentry", "accounts.view_user"]),
     "resident": (gettext_noop("Resident"), False, ["accounts.view_user"]),
     "enterprise": (gettext_noop("Enterprise"), False, ["accounts.view_user"]),

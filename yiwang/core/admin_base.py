@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.db import transaction
 
-from yiwang.accounts.policies import restrict
+from yiwang.accounts.policies import perm_name, restrict
 from yiwang.core.errors import DomainError
 
 
@@ -49,7 +49,7 @@ class ScopedAdmin(ServiceRefusalMixin, admin.ModelAdmin):
 
     def _in_scope(self, request, obj, action):
         if obj is None:
-            return request.user.has_perm(f"{self.opts.app_label}.{action}_{self.opts.model_name}")
+            return request.user.has_perm(perm_name(self.model, action))
         return restrict(self.model._default_manager.filter(pk=obj.pk), actor=request.user, action=action).exists()
 
     def has_view_permission(self, request, obj=None):

@@ -9,6 +9,7 @@ from yiwang.geo.models import Grid, GridStaff, Region
 @admin.register(Region)
 class RegionAdmin(ScopedAdmin):
     list_display = ["code", "name", "level", "parent", "is_urban"]
+    list_select_related = ["parent"]
     list_filter = ["level", "is_urban"]
     search_fields = ["code", "name"]
     readonly_fields = ["path"]
@@ -52,6 +53,15 @@ class GridAdmin(ScopedAdmin):
               "boundary", "path", "min_lon", "min_lat", "max_lon", "max_lat"]
     inlines = [GridStaffInline]
     list_select_related = ["community"]
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) or self._in_scope(request, obj, "geo.change_grid_basedata")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and not self._in_scope(request, obj, "change"):
+            # Base-data keepers (grid workers, community staff) edit households and population only.
+            return [f for f in self.fields if f not in services.GRID_BASE_DATA]
+        return self.readonly_fields
 
     def create(self, request, obj, form):
         return services.grid_create(

@@ -66,6 +66,7 @@ class Grid(models.Model):
         verbose_name = _("grid")
         verbose_name_plural = _("grids")
         ordering = ["path"]
+        permissions = [("change_grid_basedata", _("Can keep a grid's base data (households, population)"))]
         indexes = [models.Index(fields=["min_lon", "max_lon", "min_lat", "max_lat"])]
 
     def __str__(self):

@@ -12,7 +12,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
 
-from yiwang.accounts.policies import ensure_in_scope, require
+from yiwang.accounts.policies import ensure_in_scope, require, restrict
 from yiwang.core.errors import ValidationFailed, check_date_order, check_editable, invalid
 from yiwang.core.services import audit_write, snapshot
 from yiwang.geo import locator_state
@@ -82,6 +82,12 @@ def _repath(old: str, new: str) -> None:
             **{spec.path: Concat(Value(new), Substr(F(spec.path), len(old) + 1))}
         )
 
+
+
+def _reaches(obj, actor, action: str) -> bool:
+    if actor is None:
+        return True
+    return restrict(type(obj)._default_manager.filter(pk=obj.pk), actor=actor, action=action).exists()
 
 
 # --- Regions ------------------------------------------------------------------------------------------------
@@ -201,6 +207,9 @@ def grid_create(
     return grid
 
 
+# What grid workers and community staff keep up to date themselves (geo.change_grid_basedata); everything
+# else about a grid (code, boundary, community …) needs geo.change_grid.
+GRID_BASE_DATA = {"households", "population"}
 GRID_EDITABLE = {"name", "code", "community", "kind", "households", "population", "boundary",
                  "party_organisation", "is_active"}
 
@@ -209,7 +218,10 @@ GRID_EDITABLE = {"name", "code", "community", "kind", "households", "population"
 def grid_update(*, actor, grid: Grid, reason: str = "", **changes) -> Grid:
     check_editable(changes, GRID_EDITABLE)
     grid = Grid.objects.select_for_update().get(pk=grid.pk)
-    require(grid, actor=actor, action="change")
+    action = "change"
+    if set(changes) <= GRID_BASE_DATA and not _reaches(grid, actor, "change"):
+        action = "geo.change_grid_basedata"
+    require(grid, actor=actor, action=action)
     before = snapshot(grid)
     for field, value in changes.items():
         setattr(grid, field, value)
@@ -230,7 +242,7 @@ def grid_update(*, actor, grid: Grid, reason: str = "", **changes) -> Grid:
     grid.save()
     if grid.path != old_path:
         GridStaff.objects.filter(grid=grid).update(path=grid.path)
-    ensure_in_scope(grid, actor=actor, action="change")
+    ensure_in_scope(grid, actor=actor, action=action)
     if {"boundary", "code", "community", "is_active"} & set(changes):
         _bump_geo_version()
     audit_write(actor=actor, action="grid.update", obj=grid, before=before, after=snapshot(grid), reason=reason,

@@ -83,8 +83,20 @@ def test_grid_change_matrix_over_http(world, actors, api, who):
         assert entry.actor == actors[who]
         assert entry.before == {"households": 300} and entry.after == {"households": 321}
     else:
-        assert response.status_code == 404
+        # Those who can see the grid are told they may not change it; the rest cannot tell it exists.
+        assert response.status_code == (403 if VIEW[who] else 404)
         assert _state(world.grid_a) == before
+
+
+def test_grid_worker_keeps_base_data_but_not_the_boundary(world, actors, api):
+    worker = api(actors["own_grid"])
+    assert worker.patch(f"/api/v1/geo/grids/{world.grid_a.pk}/", {"population": 900},
+                        format="json").status_code == 200
+    before = _state(world.grid_a)
+    response = worker.patch(f"/api/v1/geo/grids/{world.grid_a.pk}/", {"name": "改名"}, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    assert _state(world.grid_a) == before
 
 
 def test_moving_a_grid_into_a_sibling_region_is_refused_and_changes_nothing(world, actors):
@@ -139,7 +151,7 @@ def test_expired_assignment_grants_nothing(world, person):
 
 
 def test_permissions_are_data(world, person, api):
-    """Taking change_grid away from the grid-worker role (as an admin would, in the admin site) takes effect."""
+    """Taking change_grid_basedata away from the grid-worker role (as an admin would, in the admin site) takes effect."""
     from django.contrib.auth.models import Permission
 
     from yiwang.accounts.models import Role
@@ -147,10 +159,10 @@ def test_permissions_are_data(world, person, api):
     worker = person("grid_worker", grid=world.grid_a)
     assert api(worker).patch(f"/api/v1/geo/grids/{world.grid_a.pk}/", {"population": 801},
                              format="json").status_code == 200
-    Role.objects.get(code="grid_worker").permissions.remove(Permission.objects.get(codename="change_grid"))
+    Role.objects.get(code="grid_worker").permissions.remove(Permission.objects.get(codename="change_grid_basedata"))
     worker = worker.__class__.objects.get(pk=worker.pk)  # a new request loads the user afresh
     response = api(worker).patch(f"/api/v1/geo/grids/{world.grid_a.pk}/", {"population": 802}, format="json")
-    assert response.status_code == 404
+    assert response.status_code == 403
     assert Grid.objects.get(pk=world.grid_a.pk).population == 801
 
 
@@ -186,13 +198,14 @@ def test_only_a_whole_city_admin_defines_roles_and_it_is_journaled(world, person
     from yiwang.core.errors import PermissionRefused
 
     role = Role.objects.get(code="grid_worker")
-    wanted = list(role.permissions.exclude(codename="change_grid"))
+    wanted = list(role.permissions.exclude(codename="change_grid_basedata"))
     with pytest.raises(PermissionRefused):
         role_save(actor=person("admin", region=world.district_a), role=role, permissions=wanted)
-    assert role.permissions.filter(codename="change_grid").exists()
+    assert role.permissions.filter(codename="change_grid_basedata").exists()
     role_save(actor=person("admin", region=world.city), role=role, permissions=wanted)
-    assert not role.permissions.filter(codename="change_grid").exists()
+    assert not role.permissions.filter(codename="change_grid_basedata").exists()
     entry = AuditEntry.objects.get(action="role.save")
+    removed = Permission.objects.get(codename="change_grid_basedata")
     assert entry.before == {"permissions": sorted(
-        f"{p.content_type.app_label}.{p.codename}" for p in [*wanted, Permission.objects.get(codename="change_grid")])}
-    assert "geo.change_grid" not in entry.after["permissions"]
+        f"{p.content_type.app_label}.{p.codename}" for p in [*wanted, removed])}
+    assert "geo.change_grid_basedata" not in entry.after["permissions"]

@@ -70,3 +70,18 @@ def test_a_refused_save_keeps_what_was_typed(page, live_server, world, person):
     assert page.input_value("#id_name") == "改名后的网格"
     assert "geometry_invalid" in page.inner_text("body")
     assert Grid.objects.get(pk=world.grid_a.pk).name == "甲1网格"
+
+
+def test_grid_worker_updates_households_and_sees_the_rest_read_only(page, live_server, world, person):
+    person("grid_worker", grid=world.grid_a, username="wgworker")
+    login(page, live_server, "wgworker")
+    page.goto(f"{live_server.url}/admin/geo/grid/")
+    body = page.inner_text("body")
+    assert "甲1网格" in body and "甲2网格" not in body
+    page.goto(f"{live_server.url}/admin/geo/grid/{world.grid_a.pk}/change/")
+    assert page.locator("#id_name").count() == 0  # shown as text, not a field
+    page.fill("#id_households", "305")
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist")
+    grid = Grid.objects.get(pk=world.grid_a.pk)
+    assert (grid.households, grid.name) == (305, "甲1网格")
