@@ -4,6 +4,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from yiwang.accounts.policies import access
@@ -36,12 +37,17 @@ class LocationSerializer(serializers.Serializer):
     city = PlaceSerializer(allow_null=True)
 
 
+class LocateThrottle(AnonRateThrottle):
+    rate = "600/min"  # per address, for callers who are not signed in
+
+
 class LocateView(APIView):
     """Which grid (and so which community, street, district) contains a WGS-84 point.
 
     Open to everyone: residents locate their report before signing in, and the tree's names are public."""
 
     permission_classes = [AllowAny]
+    throttle_classes = [LocateThrottle]
 
     @extend_schema(parameters=[LocateQuery], responses=LocationSerializer)
     def get(self, request):

@@ -75,3 +75,33 @@ def test_renumbering_a_street_under_another_district_moves_its_whole_subtree(wor
     admin_b = person("admin", region=world.district_b)
     assert restrict(Grid.objects.all(), actor=admin_b, action="view").filter(pk=grid.pk).exists()
     assert Unit.objects.get(pk=world.unit_a.pk).region_path == world.district_a.path  # not under the street
+
+
+@pytest.mark.django_db(transaction=True)
+def test_index_follows_a_change_committed_by_another_process(world, settings):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.db import connection
+
+    from yiwang.geo.selectors import grid_locate
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database that two processes share (runs on PostgreSQL)")
+    settings.YIWANG_LOCATOR_RECHECK_SECONDS = 0
+    assert grid_locate(lat=40.005, lon=120.105).grid.code == world.grid_b.code
+    db = connection.settings_dict
+    env = {**os.environ, "SECRET_KEY": "x" * 50,
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
+    moved = json.dumps(SQUARE(120.3, 40.0, 120.31, 40.01))
+    script = ("from yiwang.geo.models import Grid; from yiwang.geo.services import grid_update; "
+              f"grid_update(actor=None, grid=Grid.objects.get(code='{world.grid_b.code}'), boundary={moved})")
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert grid_locate(lat=40.005, lon=120.105) is None
+    assert grid_locate(lat=40.005, lon=120.305).grid.code == world.grid_b.code
