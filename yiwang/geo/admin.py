@@ -1,9 +1,17 @@
 from django.contrib import admin
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.core.admin_base import ScopedAdmin
 from yiwang.geo import services
+from yiwang.geo.geometry import boundary_svg
 from yiwang.geo.models import Grid, GridStaff, Region
+
+
+@admin.display(description=_("boundary drawing"))
+def boundary_drawing(obj):
+    # The SVG is built only from numbers formatted by boundary_svg, so it is safe to emit.
+    return mark_safe(boundary_svg(obj.boundary))
 
 
 @admin.register(Region)
@@ -12,12 +20,12 @@ class RegionAdmin(ScopedAdmin):
     list_select_related = ["parent"]
     list_filter = ["level", "is_urban"]
     search_fields = ["code", "name"]
-    readonly_fields = ["path"]
+    readonly_fields = ["path", boundary_drawing]
     autocomplete_fields = ["parent"]
-    fields = ["code", "name", "level", "parent", "is_urban", "path", "boundary"]
+    fields = ["code", "name", "level", "parent", "is_urban", "path", boundary_drawing, "boundary"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["path", "level"] if obj else ["path"]
+        return ["path", "level", boundary_drawing] if obj else ["path", boundary_drawing]
 
     def create(self, request, obj, form):
         return services.region_create(actor=request.user, code=obj.code, name=obj.name, level=obj.level,
@@ -48,9 +56,9 @@ class GridAdmin(ScopedAdmin):
     list_filter = ["kind", "is_active"]
     search_fields = ["code", "name", "community__name"]
     autocomplete_fields = ["community", "party_organisation"]
-    readonly_fields = ["path", "min_lon", "min_lat", "max_lon", "max_lat"]
+    readonly_fields = ["path", boundary_drawing, "min_lon", "min_lat", "max_lon", "max_lat"]
     fields = ["code", "name", "community", "kind", "households", "population", "party_organisation", "is_active",
-              "boundary", "path", "min_lon", "min_lat", "max_lon", "max_lat"]
+              boundary_drawing, "boundary", "path", "min_lon", "min_lat", "max_lon", "max_lat"]
     inlines = [GridStaffInline]
     list_select_related = ["community"]
 

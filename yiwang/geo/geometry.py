@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import shapely
 from django.utils.translation import gettext as _
@@ -51,3 +52,29 @@ def clean_boundary(value) -> dict:
 
 def bounds(boundary: dict) -> tuple[float, float, float, float]:
     return shape(boundary).bounds
+
+
+def boundary_svg(boundary: dict | None, *, size: int = 320) -> str:
+    """A small inline SVG drawing of a boundary (north up, east-west shrunk by cos(latitude) so shapes look as
+    on a map), for admin pages — no map library or tile server needed."""
+    if not boundary:
+        return ""
+    geom = shape(boundary)
+    min_x, min_y, max_x, max_y = geom.bounds
+    squeeze = math.cos(math.radians((min_y + max_y) / 2))
+    span = max((max_x - min_x) * squeeze, max_y - min_y) or 1.0
+    scale = (size - 10) / span
+    width = (max_x - min_x) * squeeze * scale + 10
+    height = (max_y - min_y) * scale + 10
+
+    def ring(coords) -> str:
+        points = " ".join(f"{(x - min_x) * squeeze * scale + 5:.1f},{(max_y - y) * scale + 5:.1f}" for x, y in coords)
+        return f"M{points}Z"
+
+    polygons = geom.geoms if geom.geom_type == "MultiPolygon" else [geom]
+    path = " ".join(ring(p.exterior.coords) + " " + " ".join(ring(i.coords) for i in p.interiors)
+                    for p in polygons)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" '
+            f'height="{height:.0f}" style="max-width:100%;height:auto" role="img">'
+            f'<path d="{path}" fill="#79aec8" fill-opacity="0.35" stroke="#417690" stroke-width="1.5" '
+            f'fill-rule="evenodd"/></svg>')

@@ -50,10 +50,10 @@ class Grid(models.Model):
     population = models.PositiveIntegerField(_("population"), default=0)
     boundary = models.JSONField(_("boundary (GeoJSON)"))
     # Bounding box, kept by services, so map views can fetch what is on screen without parsing polygons.
-    min_lon = models.FloatField(editable=False, default=0)
-    min_lat = models.FloatField(editable=False, default=0)
-    max_lon = models.FloatField(editable=False, default=0)
-    max_lat = models.FloatField(editable=False, default=0)
+    min_lon = models.FloatField(_("minimum longitude"), editable=False, default=0)
+    min_lat = models.FloatField(_("minimum latitude"), editable=False, default=0)
+    max_lon = models.FloatField(_("maximum longitude"), editable=False, default=0)
+    max_lat = models.FloatField(_("maximum latitude"), editable=False, default=0)
     party_organisation = models.ForeignKey(
         "org.Unit", verbose_name=_("party branch or group"), null=True, blank=True, on_delete=models.SET_NULL,
         related_name="party_grids",

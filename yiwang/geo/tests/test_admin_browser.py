@@ -46,6 +46,9 @@ def test_district_admin_edits_a_grid_and_cannot_open_another_district(page, live
     assert "乙1网格" not in body  # the sibling district's grid is not listed
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "admin-grid-list.png"), full_page=True)
+    page.goto(f"{live_server.url}/admin/geo/grid/{world.grid_a.pk}/change/")
+    assert page.locator("svg[role=img] path").count() == 1
+    page.screenshot(path=str(SHOTS / "admin-grid-change.png"), full_page=True)
 
     page.goto(f"{live_server.url}/admin/geo/grid/{world.grid_a.pk}/change/")
     page.fill("#id_households", "333")
