@@ -26,8 +26,11 @@ def _journal_triggers(request):
     """Django's flush after a transactional test DELETEs every row on SQLite (PostgreSQL TRUNCATEs, which row
     triggers do not see). So on SQLite the append-only triggers step aside for that flush, and every test
     that touches the database starts with them in place."""
-    uses_db = {"db", "transactional_db", "live_server"} & set(request.fixturenames)
-    if not uses_db:
+    names = set(request.fixturenames)
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool({"transactional_db", "live_server"} & names) or bool(
+        marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    if not (transactional or marker or "db" in names):
         yield
         return
     from django.db import connection
@@ -35,12 +38,12 @@ def _journal_triggers(request):
     journal = importlib.import_module("yiwang.core.migrations.0002_audit_append_only")
     sqlite = connection.vendor == "sqlite"
     if sqlite:
-        request.getfixturevalue("transactional_db" if uses_db - {"db"} else "db")
+        request.getfixturevalue("transactional_db" if transactional else "db")
         with connection.cursor() as cursor:
             for statement in journal.SQLITE:
                 cursor.execute(statement)
     yield
-    if sqlite and uses_db - {"db"}:
+    if sqlite and transactional:
         with connection.cursor() as cursor:
             cursor.execute("DROP TRIGGER IF EXISTS core_auditentry_no_update")
             cursor.execute("DROP TRIGGER IF EXISTS core_auditentry_no_delete")
