@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import shapely
 from django.utils.translation import gettext as _
 from shapely.geometry import mapping, shape
@@ -13,6 +14,14 @@ from shapely.geometry.polygon import orient
 from yiwang.core.errors import ValidationFailed
 
 AREA_TYPES = {"Polygon", "MultiPolygon"}
+# Grids may touch but not share area; allow about 1 m² of slack for rounding in surveyed data.
+OVERLAP_TOLERANCE_M2 = 1.0
+METRES_PER_DEGREE = 111_320.0
+
+
+def degrees2_to_m2(area_deg2, lat_deg):
+    """Planar lon/lat area (degrees²) → approximate m² at latitude `lat_deg` (scalar or numpy array)."""
+    return area_deg2 * METRES_PER_DEGREE**2 * np.cos(np.radians(lat_deg))
 
 
 def clean_boundary(value) -> dict:

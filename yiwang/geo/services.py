@@ -11,13 +11,14 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
+from shapely.geometry import shape
 
 from yiwang.accounts.policies import ensure_in_scope, require, restrict
 from yiwang.core.errors import ValidationFailed, check_date_order, check_editable, invalid
 from yiwang.core.services import audit_write, snapshot
 from yiwang.geo import locator_state
 from yiwang.geo.choices import LEVEL_PARENT, GridDuty, GridKind, RegionLevel
-from yiwang.geo.geometry import bounds, clean_boundary
+from yiwang.geo.geometry import OVERLAP_TOLERANCE_M2, bounds, clean_boundary, degrees2_to_m2
 from yiwang.geo.models import GeoVersion, Grid, GridStaff, Region
 
 # Division-code shape per level: how many leading digits a child shares with its parent, and which tail must
@@ -178,6 +179,22 @@ def _set_bounds(grid: Grid) -> None:
     grid.min_lon, grid.min_lat, grid.max_lon, grid.max_lat = bounds(grid.boundary)
 
 
+def _refuse_overlap(grid: Grid) -> None:
+    """Grids tile their area: a grid may touch its neighbours but not share area with any active grid."""
+    if not grid.is_active:
+        return
+    mine = shape(grid.boundary)
+    neighbours = Grid.objects.filter(is_active=True, max_lon__gte=grid.min_lon, min_lon__lte=grid.max_lon,
+                                     max_lat__gte=grid.min_lat, min_lat__lte=grid.max_lat)
+    if grid.pk:
+        neighbours = neighbours.exclude(pk=grid.pk)
+    for code, boundary in neighbours.values_list("code", "boundary"):
+        area = degrees2_to_m2(mine.intersection(shape(boundary)).area, mine.centroid.y)
+        if area > OVERLAP_TOLERANCE_M2:
+            raise invalid(_("The grid overlaps grid %(other)s (%(area).0f m²).") % {"other": code, "area": area},
+                          "grid_overlap", "boundary")
+
+
 @transaction.atomic
 def grid_create(
     *, actor, code: str, name: str, community: Region, boundary: dict, kind: str = GridKind.RESIDENTIAL,
@@ -199,6 +216,7 @@ def grid_create(
         party_organisation=party_organisation,
     )
     _set_bounds(grid)
+    _refuse_overlap(grid)
     grid.save(force_insert=True)
     ensure_in_scope(grid, actor=actor, action="add")
     _bump_geo_version()
@@ -238,6 +256,8 @@ def grid_update(*, actor, grid: Grid, reason: str = "", **changes) -> Grid:
         raise problem
     grid.boundary = clean_boundary(grid.boundary)
     _set_bounds(grid)
+    if {"boundary", "is_active"} & set(changes):
+        _refuse_overlap(grid)
     old_path, grid.path = grid.path, grid.community.path + grid.code + "/"
     grid.save()
     if grid.path != old_path:

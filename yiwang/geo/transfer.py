@@ -24,15 +24,13 @@ from yiwang.core.errors import OutOfScope, ValidationFailed
 from yiwang.core.models import AuditEntry
 from yiwang.core.services import audit_entry, snapshot
 from yiwang.geo.choices import GridKind, RegionLevel
-from yiwang.geo.geometry import bounds, clean_boundary
+from yiwang.geo.geometry import OVERLAP_TOLERANCE_M2, bounds, clean_boundary, degrees2_to_m2
 from yiwang.geo.models import Grid, GridStaff, Region
 from yiwang.geo.services import _bump_geo_version, grid_code_error, region_code_error
 
 LEVEL_ORDER = [RegionLevel.CITY, RegionLevel.DISTRICT, RegionLevel.STREET, RegionLevel.COMMUNITY]
 GRID = "grid"
 MAX_ERRORS = 100
-# Grids may touch but not share area; allow about 1 m² of slack for rounding in surveyed data.
-OVERLAP_TOLERANCE_M2 = 1.0
 
 
 class ImportRejected(ValidationFailed):
@@ -151,9 +149,7 @@ def _check_overlaps(grid_rows: list[_Row], errors: list[dict]) -> None:
     if not len(left):
         return
     areas = shapely.area(shapely.intersection(array[left], array[right]))
-    # Degrees² → m² near the grids' latitude.
-    lat = np.radians(np.array([g.centroid.y for g in array[left]]))
-    areas_m2 = areas * (111_320.0**2) * np.cos(lat)
+    areas_m2 = degrees2_to_m2(areas, np.array([g.centroid.y for g in array[left]]))
     for i, j, area in zip(left, right, areas_m2, strict=True):
         if area > OVERLAP_TOLERANCE_M2 and i < len(grid_rows):
             row = grid_rows[i]

@@ -105,3 +105,18 @@ def test_index_follows_a_change_committed_by_another_process(world, settings):
     assert result.returncode == 0, result.stderr
     assert grid_locate(lat=40.005, lon=120.105) is None
     assert grid_locate(lat=40.005, lon=120.305).grid.code == world.grid_b.code
+
+
+def test_a_grid_may_not_overlap_another(world):
+    from yiwang.core.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as caught:
+        services.grid_create(actor=None, code="219901001001003", name="重叠", community=world.community_a,
+                             boundary=SQUARE(120.015, 40.0, 120.03, 40.01))
+    assert caught.value.code == "grid_overlap" and "boundary" in caught.value.fields
+    with pytest.raises(ValidationFailed):
+        services.grid_update(actor=None, grid=world.grid_b, boundary=SQUARE(120.0, 40.0, 120.005, 40.005))
+    assert Grid.objects.get(pk=world.grid_b.pk).min_lon == 120.1
+    # Touching is fine.
+    services.grid_create(actor=None, code="219901001001003", name="相邻", community=world.community_a,
+                         boundary=SQUARE(120.02, 40.0, 120.03, 40.01))
