@@ -15,7 +15,7 @@ SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
 
 
 @pytest.fixture
-def page(monkeypatch):
+def page(monkeypatch, _live_server_sessions_ended):
     # Playwright's sync API keeps an event loop in this thread; the ORM calls in the tests are plain sync code.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     if not Path(CHROMIUM).exists():
@@ -27,6 +27,20 @@ def page(monkeypatch):
         context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
         yield context.new_page()
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def _live_server_sessions_ended(django_db_setup, django_db_blocker):
+    """The session-wide live server keeps a PostgreSQL session open after it stops, which would stop the test
+    database from being dropped. Set up before the live server, this ends that session after it stops."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 def login(page, live_server, username):
