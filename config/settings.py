@@ -200,6 +200,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "RegionLevelEnum": "yiwang.geo.choices.RegionLevel",
+        "GridKindEnum": "yiwang.geo.choices.GridKind",
+        "GridDutyEnum": "yiwang.geo.choices.GridDuty",
+        "UnitKindEnum": "yiwang.org.choices.UnitKind",
+        "PartyLevelEnum": "yiwang.org.choices.PartyLevel",
+        "CategoryKindEnum": "yiwang.org.choices.CategoryKind",
+        "CommitteeKindEnum": "yiwang.org.choices.CommitteeKind",
+    },
 }
 
 # --- Yiwang -----------------------------------------------------------------------------------------------

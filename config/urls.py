@@ -5,14 +5,20 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from yiwang.accounts.api import MeView, TokenLoginView
-from yiwang.geo.api import ExportView, GridViewSet, LocateView, RegionViewSet
-from yiwang.org.api import RoutingView, UnitViewSet
+from yiwang.accounts.api import AssignmentViewSet, MeView, TokenLoginView, UserViewSet
+from yiwang.geo.api import ExportView, GridStaffViewSet, GridViewSet, LocateView, RegionViewSet
+from yiwang.org.api import CategoryViewSet, MembershipViewSet, RoutingView, RuleViewSet, UnitViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.register("geo/regions", RegionViewSet, basename="region")
 router.register("geo/grids", GridViewSet, basename="grid")
+router.register("geo/grid-staff", GridStaffViewSet, basename="grid-staff")
 router.register("org/units", UnitViewSet, basename="unit")
+router.register("org/categories", CategoryViewSet, basename="category")
+router.register("org/rules", RuleViewSet, basename="rule")
+router.register("org/memberships", MembershipViewSet, basename="membership")
+router.register("accounts/users", UserViewSet, basename="user")
+router.register("accounts/assignments", AssignmentViewSet, basename="assignment")
 
 
 def health(request):

@@ -11,7 +11,8 @@ ADMIN = [
                        ("org", "category"), ("org", "responsibilityrule"), ("org", "committeemembership"),
                        ("accounts", "user"), ("accounts", "roleassignment")]
     for action in ("view", "add", "change", "delete")
-] + ["accounts.view_role", "accounts.add_role", "accounts.change_role", "core.view_auditentry"]
+] + ["geo.change_grid_basedata", "accounts.view_role", "accounts.add_role", "accounts.change_role",
+     "core.view_auditentry"]
 
 # code: (name — a msgid translated in the interface, staff role?, permissions)
 DEFAULT_ROLES = {

@@ -15,6 +15,13 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
         return restrict(super().get_queryset(), actor=getattr(request, "user", None), action="view")
 
 
+class EndSerializer(serializers.Serializer):
+    """Ending something on a date (assignments, memberships): they are ended, never deleted."""
+
+    valid_to = serializers.DateField()
+    reason = serializers.CharField(required=False, default="")
+
+
 class ScopedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Subclasses set `serializer_class` (output), `write_serializer_class` (input) and the service doors
     `create_service(actor, **data)`, `update_service(actor, obj, **data)`, `delete_service(actor, obj)`."""

@@ -7,11 +7,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from yiwang.accounts.policies import access
-from yiwang.core.viewsets import ScopedRelatedField, ScopedViewSet
+from yiwang.accounts.models import User
+from yiwang.accounts.policies import access, restrict
+from yiwang.core.viewsets import EndSerializer, ScopedRelatedField, ScopedViewSet
 from yiwang.geo import selectors, services, transfer
-from yiwang.geo.choices import GridKind, RegionLevel
-from yiwang.geo.models import Grid, Region
+from yiwang.geo.choices import GridDuty, GridKind, RegionLevel
+from yiwang.geo.models import Grid, GridStaff, Region
 from yiwang.org.models import Unit
 
 # --- Locate -------------------------------------------------------------------------------------------------
@@ -201,3 +202,52 @@ class ExportView(APIView):
             region = Region.objects.filter(code=request.query_params["root"]).first()
             root = access(Region, actor=request.user, action="view", pk=region.pk if region else None)
         return Response(transfer.regions_export(actor=request.user, root=root))
+
+
+# --- Grid staff ("1+1+1+N") ---------------------------------------------------------------------------------
+
+
+class GridStaffSerializer(serializers.ModelSerializer):
+    grid_code = serializers.CharField(source="grid.code", read_only=True)
+    person = serializers.CharField(source="user.real_name", read_only=True)
+    duty_display = serializers.CharField(source="get_duty_display", read_only=True)
+
+    class Meta:
+        model = GridStaff
+        fields = ["id", "grid", "grid_code", "user", "person", "duty", "duty_display", "unit", "valid_from",
+                  "valid_to"]
+
+
+class GridStaffWriteSerializer(serializers.Serializer):
+    grid = ScopedRelatedField(queryset=Grid.objects.all())
+    user = ScopedRelatedField(queryset=User.objects.all())
+    duty = serializers.ChoiceField(choices=GridDuty.choices)
+    unit = ScopedRelatedField(queryset=Unit.objects.all(), allow_null=True, required=False)
+    valid_from = serializers.DateField()
+    valid_to = serializers.DateField(allow_null=True, required=False)
+
+
+
+class GridStaffViewSet(ScopedViewSet):
+    serializer_class = GridStaffSerializer
+    write_serializer_class = GridStaffWriteSerializer
+    create_service = staticmethod(services.grid_staff_assign)
+
+    def list_queryset(self):
+        queryset = restrict(GridStaff.objects.select_related("grid", "user"), actor=self.request.user,
+                            action="view")
+        grid = self.request.query_params.get("grid")
+        return queryset.filter(grid__code=grid) if grid else queryset
+
+    @extend_schema(parameters=[OpenApiParameter("grid", str, description=_("grid code"))])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=EndSerializer, responses=GridStaffSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        """End a staff assignment on a date (never deleted, so the grid's history stays)."""
+        body = EndSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        staff = services.grid_staff_end(actor=request.user, staff=self.get_object(), **body.validated_data)
+        return Response(GridStaffSerializer(staff).data)

@@ -9,7 +9,7 @@ from yiwang.core.viewsets import ScopedRelatedField, ScopedViewSet
 from yiwang.geo.models import Grid, Region
 from yiwang.org import selectors, services
 from yiwang.org.choices import PartyLevel, UnitKind
-from yiwang.org.models import Category, Unit
+from yiwang.org.models import Category, CommitteeMembership, ResponsibilityRule, Unit
 
 
 class UnitSerializer(serializers.ModelSerializer):
@@ -100,3 +100,83 @@ class RoutingView(APIView):
         })
 
 
+
+
+# --- Responsibility matrix, categories, joint committees ------------------------------------------------------
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "code", "name", "name_en", "kind", "parent", "default_unit_kind", "is_active"]
+
+
+class CategoryViewSet(ScopedViewSet):
+    """The category catalogue (read here; edited in the administration site)."""
+
+    serializer_class = CategorySerializer
+    pagination_class = None
+
+    def list_queryset(self):
+        return restrict(Category.objects.all(), actor=self.request.user, action="view")
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    category_code = serializers.CharField(source="category.code", default=None, read_only=True)
+    unit_name = serializers.CharField(source="unit.name", read_only=True)
+
+    class Meta:
+        model = ResponsibilityRule
+        fields = ["id", "region", "region_path", "category", "category_code", "unit", "unit_name", "note"]
+
+
+class RuleWriteSerializer(serializers.Serializer):
+    region = ScopedRelatedField(queryset=Region.objects.all())
+    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all(), allow_null=True, required=False)
+    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.filter(is_active=True))
+    note = serializers.CharField(max_length=200, required=False, default="")
+
+
+class RuleViewSet(ScopedViewSet):
+    """Category × region subtree → unit. POST sets (creates or replaces) the rule for a region and category."""
+
+    serializer_class = RuleSerializer
+    write_serializer_class = RuleWriteSerializer
+    create_service = staticmethod(services.responsibility_set)
+    delete_service = staticmethod(lambda actor, obj: services.responsibility_delete(actor=actor, rule=obj))
+
+    def list_queryset(self):
+        queryset = restrict(ResponsibilityRule.objects.select_related("category", "unit"), actor=self.request.user,
+                            action="view")
+        under = self.request.query_params.get("under")
+        return queryset.filter(region_path__under=under) if under else queryset
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    unit_name = serializers.CharField(source="unit.name", read_only=True)
+    host_name = serializers.CharField(source="host.name", read_only=True)
+
+    class Meta:
+        model = CommitteeMembership
+        fields = ["id", "committee_kind", "host", "host_name", "unit", "unit_name", "position",
+                  "agreement_signed_on", "valid_from", "valid_to"]
+
+
+class MembershipWriteSerializer(serializers.Serializer):
+    host = ScopedRelatedField(queryset=Region.objects.all())
+    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
+    position = serializers.CharField(max_length=50, required=False, default="")
+    agreement_signed_on = serializers.DateField(allow_null=True, required=False)
+    valid_from = serializers.DateField()
+
+
+class MembershipViewSet(ScopedViewSet):
+    """Member units of streets' 大工委 and communities' 大党委."""
+
+    serializer_class = MembershipSerializer
+    write_serializer_class = MembershipWriteSerializer
+    create_service = staticmethod(services.committee_member_add)
+
+    def list_queryset(self):
+        return restrict(CommitteeMembership.objects.select_related("host", "unit"), actor=self.request.user,
+                        action="view")
