@@ -109,13 +109,9 @@ class UserUpdateSerializer(UserWriteSerializer):
 class UserViewSet(ScopedViewSet):
     serializer_class = UserSerializer
     write_serializer_class = UserWriteSerializer
+    update_serializer_class = UserUpdateSerializer
     create_service = staticmethod(services.user_create)
     update_service = staticmethod(lambda actor, obj, **data: services.user_update(actor=actor, user=obj, **data))
-
-    def _write_data(self, partial):
-        if partial:
-            self.write_serializer_class = UserUpdateSerializer
-        return super()._write_data(partial)
 
     def list_queryset(self):
         queryset = restrict(User.objects.all(), actor=self.request.user, action="view")

@@ -23,10 +23,12 @@ class EndSerializer(serializers.Serializer):
 
 
 class ScopedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Subclasses set `serializer_class` (output), `write_serializer_class` (input) and the service doors
+    """Subclasses set `serializer_class` (output), `write_serializer_class` (input; `update_serializer_class`
+    for PATCH when it differs) and the service doors
     `create_service(actor, **data)`, `update_service(actor, obj, **data)`, `delete_service(actor, obj)`."""
 
     write_serializer_class = None
+    update_serializer_class = None
     create_service = None
     update_service = None
     delete_service = None
@@ -42,8 +44,8 @@ class ScopedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return access(self.get_queryset(), actor=self.request.user, action="view", pk=self.kwargs["pk"])
 
     def _write_data(self, partial: bool) -> dict:
-        serializer = self.write_serializer_class(data=self.request.data, partial=partial,
-                                                 context=self.get_serializer_context())
+        serializer_class = (self.update_serializer_class if partial else None) or self.write_serializer_class
+        serializer = serializer_class(data=self.request.data, partial=partial, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
 

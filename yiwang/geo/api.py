@@ -89,14 +89,10 @@ class RegionUpdateSerializer(RegionWriteSerializer):
 class RegionViewSet(ScopedViewSet):
     serializer_class = RegionSerializer
     write_serializer_class = RegionWriteSerializer
+    update_serializer_class = RegionUpdateSerializer
     create_service = staticmethod(services.region_create)
     update_service = staticmethod(lambda actor, obj, **data: services.region_update(actor=actor, region=obj, **data))
     delete_service = staticmethod(lambda actor, obj: services.region_delete(actor=actor, region=obj))
-
-    def _write_data(self, partial):
-        if partial:
-            self.write_serializer_class = RegionUpdateSerializer
-        return super()._write_data(partial)
 
     @extend_schema(parameters=[
         OpenApiParameter("level", str, enum=RegionLevel.values), OpenApiParameter("parent", int),
@@ -148,14 +144,10 @@ class GridUpdateSerializer(GridWriteSerializer):
 class GridViewSet(ScopedViewSet):
     serializer_class = GridSerializer
     write_serializer_class = GridWriteSerializer
+    update_serializer_class = GridUpdateSerializer
     create_service = staticmethod(services.grid_create)
     update_service = staticmethod(lambda actor, obj, **data: services.grid_update(actor=actor, grid=obj, **data))
     delete_service = staticmethod(lambda actor, obj: services.grid_delete(actor=actor, grid=obj))
-
-    def _write_data(self, partial):
-        if partial:
-            self.write_serializer_class = GridUpdateSerializer
-        return super()._write_data(partial)
 
     def list_queryset(self):
         params = self.request.query_params

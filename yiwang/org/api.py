@@ -42,14 +42,10 @@ class UnitUpdateSerializer(UnitWriteSerializer):
 class UnitViewSet(ScopedViewSet):
     serializer_class = UnitSerializer
     write_serializer_class = UnitWriteSerializer
+    update_serializer_class = UnitUpdateSerializer
     create_service = staticmethod(services.unit_create)
     update_service = staticmethod(lambda actor, obj, **data: services.unit_update(actor=actor, unit=obj, **data))
     delete_service = staticmethod(lambda actor, obj: services.unit_delete(actor=actor, unit=obj))
-
-    def _write_data(self, partial):
-        if partial:
-            self.write_serializer_class = UnitUpdateSerializer
-        return super()._write_data(partial)
 
     def list_queryset(self):
         params = self.request.query_params
