@@ -1,11 +1,24 @@
+import copy
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.accounts import services
 from yiwang.accounts.models import Role, RoleAssignment, User
 from yiwang.core.admin_base import ScopedAdmin, ServiceRefusalMixin
 from yiwang.core.errors import ValidationFailed
+
+
+def _password_form_for(actor):
+    class JournaledPasswordForm(AdminPasswordChangeForm):
+        def save(self, commit=True):
+            usable = self.cleaned_data.get("set_usable_password", True)
+            return services.user_password_set(actor=actor, user=self.user,
+                                              password=self.cleaned_data["password1"] if usable else None)
+
+    return JournaledPasswordForm
 
 
 class AssignmentInline(admin.TabularInline):
@@ -47,13 +60,17 @@ class UserAdmin(ScopedAdmin, DjangoUserAdmin):
         return [*self.readonly_fields, "username"] if obj else []
 
     def create(self, request, obj, form):
-        user = services.user_create(actor=request.user, username=obj.username, real_name=obj.real_name,
-                                    phone=obj.phone, region=obj.region, unit=obj.unit)
-        password = form.cleaned_data.get("password1")
-        if password:
-            user.set_password(password)
-            user.save(update_fields=["password"])
-        return user
+        usable = form.cleaned_data.get("set_usable_password", True)
+        return services.user_create(actor=request.user, username=obj.username, real_name=obj.real_name,
+                                    phone=obj.phone, region=obj.region, unit=obj.unit,
+                                    password=form.cleaned_data.get("password1") if usable else None)
+
+    def user_change_password(self, request, id, form_url=""):
+        # Django's view saves through `change_password_form`; a per-request copy of this admin carries a form
+        # that saves through the service instead, with this request's user as the actor.
+        per_request = copy.copy(self)
+        per_request.change_password_form = _password_form_for(request.user)
+        return DjangoUserAdmin.user_change_password(per_request, request, id, form_url)
 
     def update(self, request, obj, form, changes):
         changes.pop("password", None)

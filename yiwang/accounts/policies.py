@@ -18,7 +18,6 @@ from django.db.models import Model, Q, QuerySet
 from yiwang.core import clock
 from yiwang.core.errors import NotFound, OutOfScope, PermissionRefused
 
-ALL = "all"
 REGION = "region"
 GRID = "grid"
 UNIT = "unit"
@@ -28,7 +27,7 @@ OWN = "own"
 @dataclass(frozen=True)
 class Grant:
     perm: str
-    kind: str  # ALL, REGION, GRID, UNIT or OWN
+    kind: str  # REGION, GRID, UNIT or OWN
     path: str = ""  # for REGION and GRID; for UNIT, the unit's region path
     unit_id: int | None = None
 
@@ -89,8 +88,6 @@ def can(actor, perm: str) -> bool:
 
 def _grant_q(model: type[Model], grant: Grant, actor) -> Q | None:
     spec = getattr(model, "scope", None)
-    if grant.kind == ALL:
-        return Q()
     if spec is None:  # catalogue data (categories …) with no place in the tree
         return Q()
     if grant.kind in (REGION, GRID):

@@ -53,6 +53,22 @@ def _public(user: User) -> dict:
     return data
 
 
+@transaction.atomic
+def user_password_set(*, actor, user: User, password: str | None, reason: str = "") -> User:
+    """Set a new password, or None to make signing in with a password impossible. The journal records that it
+    changed, never the password or its hash."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    require(user, actor=actor, action="change")
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save(update_fields=["password"])
+    audit_write(actor=actor, action="user.password", obj=user, after={"password_usable": bool(password)},
+                reason=reason, scope_path=user.region_path)
+    return user
+
+
 USER_EDITABLE = {"real_name", "phone", "region", "unit", "email", "is_active"}
 
 
@@ -99,14 +115,14 @@ def role_assign(*, actor, user: User, role: Role, valid_from: dt.date, region=No
 
 
 def _ensure_grantable(*, actor, role: Role, scope_path: str) -> None:
-    from yiwang.accounts.policies import ALL, REGION, grants_for
+    from yiwang.accounts.policies import REGION, grants_for
 
     if actor.is_superuser:
         return
     held = grants_for(actor)
     for permission in role.permissions.select_related("content_type"):
         name = f"{permission.content_type.app_label}.{permission.codename}"
-        if not any(g.kind == ALL or (g.kind == REGION and scope_path.startswith(g.path)) for g in held.get(name, [])):
+        if not any(g.kind == REGION and scope_path.startswith(g.path) for g in held.get(name, [])):
             raise ValidationFailed(
                 _("You cannot hand out a role with permissions you do not hold there (%(perm)s).") % {"perm": name},
                 code="role_exceeds_actor",
@@ -153,12 +169,12 @@ def roles_ensure_defaults() -> list[Role]:
 def role_save(*, actor, role: Role, permissions, reason: str = "") -> Role:
     """Create or change a role definition and its permissions. Roles apply everywhere they are held, so only
     someone who may change roles over a whole tree (a root region) edits them."""
-    from yiwang.accounts.policies import ALL, grants_for
+    from yiwang.accounts.policies import REGION, grants_for
 
     if actor is not None and not actor.is_superuser:
         action = "accounts.change_role" if role.pk else "accounts.add_role"
         grants = grants_for(actor).get(action, [])
-        if not any(g.kind == ALL or (g.kind == "region" and g.path.count("/") == 1) for g in grants):
+        if not any(g.kind == REGION and g.path.count("/") == 1 for g in grants):
             raise PermissionRefused(_("Only an administrator of a whole city may define roles."))
     if not (role.code or "").strip() or not (role.name or "").strip():
         raise invalid(_("A role needs a code and a name."), "required", "code")

@@ -74,15 +74,13 @@ class ScopedAdmin(ServiceRefusalMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            original = self.model._default_manager.get(pk=obj.pk)
-            changes = {name: getattr(obj, name) for name in form.changed_data
-                       if name in {f.name for f in self.model._meta.get_fields()}}
-            for name in changes:  # the service applies the change to a fresh row
-                setattr(obj, name, getattr(original, name))
-            saved = self.update(request, original, form, changes)
+            # The service applies just the changed fields to the stored row, under its own lock and checks.
+            model_fields = {f.name for f in self.model._meta.get_fields()}
+            changes = {name: getattr(obj, name) for name in form.changed_data if name in model_fields}
+            saved = self.update(request, self.model._default_manager.get(pk=obj.pk), form, changes)
         else:
             saved = self.create(request, obj, form)
-        obj.pk = saved.pk
+        # The admin goes on with `obj` (messages, redirects): give it what the service stored.
         obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
 
     def save_related(self, request, form, formsets, change):

@@ -10,10 +10,8 @@ class DomainError(Exception):
     status = 400
     default_message = _("The request is not valid.")
 
-    def __init__(self, message=None, *, code: str | None = None, fields: dict | None = None, params=None):
+    def __init__(self, message=None, *, code: str | None = None, fields: dict | None = None):
         self.message = message if message is not None else self.default_message
-        if params:
-            self.message = self.message % params
         if code:
             self.code = code
         self.fields = fields or {}
@@ -42,11 +40,6 @@ class PermissionRefused(DomainError):
 class OutOfScope(PermissionRefused):
     code = "out_of_scope"
     default_message = _("This change would move the record outside the area you are responsible for.")
-
-
-class Conflict(DomainError):
-    code = "conflict"
-    status = 409
 
 
 def invalid(message, code: str, field: str | None = None) -> ValidationFailed:

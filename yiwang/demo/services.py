@@ -14,7 +14,8 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from yiwang.accounts.models import Role, RoleAssignment, User
-from yiwang.core.services import bulk_create_journaled
+from yiwang.core.models import AuditEntry
+from yiwang.core.services import audit_entry, bulk_create_journaled
 from yiwang.demo.citygen import generate_city
 from yiwang.geo.choices import GridDuty, GridKind, RegionLevel
 from yiwang.geo.models import Grid, GridStaff, Region
@@ -67,7 +68,6 @@ class DemoReport:
     grids: int
     units: int
     users: int
-    accounts: list[tuple[str, str, str]]  # username, role name, scope
 
 
 def demo_loaded() -> bool:
@@ -185,10 +185,14 @@ def demo_city_build(*, seed: int = 2022) -> DemoReport:
         bulk_create_journaled(actor=None, objs=layer, action="unit.seed", reason=reason, path_attr="region_path")
         if all(u.pk for u in units):
             break
-    for grid in grids:
-        if grid.pk in grid_party:
-            grid.party_organisation_id = grid_party[grid.pk].pk
-    Grid.objects.bulk_update(grids, ["party_organisation"], batch_size=1000)
+    with_party = [grid for grid in grids if grid.pk in grid_party]
+    for grid in with_party:
+        grid.party_organisation_id = grid_party[grid.pk].pk
+    Grid.objects.bulk_update(with_party, ["party_organisation"], batch_size=1000)
+    AuditEntry.objects.bulk_create(
+        [audit_entry(actor=None, action="grid.seed_party", obj=grid, before={"party_organisation_id": None},
+                     after={"party_organisation_id": grid.party_organisation_id}, reason=reason, scope_path=grid.path)
+         for grid in with_party], batch_size=1000)
 
     # Joint committees: departments, utilities and companies that signed co-building agreements.
     memberships = []
@@ -306,14 +310,12 @@ def demo_city_build(*, seed: int = 2022) -> DemoReport:
         assign(user, "community_staff", "region", regions[code])
     for user in street_police.values():
         assign(user, "unit_staff", "unit", user.unit)
-    accounts = []
     for username, _real_name, role_code, scope in DEMO_ACCOUNTS:
         kind, target = scopes[scope]
         assign(demo_users[username], role_code, kind, target)
-        accounts.append((username, str(roles[role_code]), str(target) if target else "own records"))
     bulk_create_journaled(actor=None, objs=assignments, action="role.seed", reason=reason, path_attr="scope_path",
                           batch_size=1000)
-    return DemoReport(regions=len(regions), grids=len(grids), units=len(units), users=len(people), accounts=accounts)
+    return DemoReport(regions=len(regions), grids=len(grids), units=len(units), users=len(people))
 
 
 def demo_accounts() -> list[tuple[str, str, str, str]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 from django.db.models import QuerySet
 
 from yiwang.accounts.policies import restrict
@@ -55,12 +54,6 @@ def grid_locate(*, lat: float, lon: float) -> Location | None:
     state = locator_state.current()
     grid_id = state.index.locate(lon, lat)
     return None if grid_id is None else _location(state, grid_id)
-
-
-def grid_locate_many(*, lats, lons) -> list[Location | None]:
-    state = locator_state.current()
-    ids = state.index.locate_many(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
-    return [None if grid_id < 0 else _location(state, int(grid_id)) for grid_id in ids]
 
 
 def region_list_for(*, actor, action: str = "view", level: str | None = None, parent=None,

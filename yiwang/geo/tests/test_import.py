@@ -115,7 +115,7 @@ def test_import_outside_the_actors_scope_changes_nothing(world, person):
     assert counts() == before
 
 
-def test_export_round_trips(world, django_db_blocker):
+def test_export_round_trips(world):
     exported = regions_export(actor=None)
     assert len(exported["features"]) == Region.objects.count() + Grid.objects.count()
     text = json.dumps(exported, ensure_ascii=False)
