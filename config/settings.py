@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "yiwang.core",
     "yiwang.geo",
     "yiwang.org",
+    "yiwang.workcal",
     "yiwang.accounts",
     "yiwang.demo",
 ]
@@ -216,6 +217,8 @@ SPECTACULAR_SETTINGS = {
 YIWANG_TILE_URL = os.environ.get("YIWANG_TILE_URL", "")
 # How often (seconds) a process checks whether the grids changed in another process.
 YIWANG_LOCATOR_RECHECK_SECONDS = float(os.environ.get("YIWANG_LOCATOR_RECHECK_SECONDS", "2"))
+# The working periods of a working day (local time), for deadlines counted in working hours or days.
+YIWANG_WORKING_HOURS = os.environ.get("YIWANG_WORKING_HOURS", "08:30-12:00,13:30-17:30")
 
 # --- Security ---------------------------------------------------------------------------------------------
 SECURE = env_bool("YIWANG_SECURE")

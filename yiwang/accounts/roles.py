@@ -9,7 +9,7 @@ ADMIN = [
     f"{app}.{action}_{model}"
     for app, model in [("geo", "region"), ("geo", "grid"), ("geo", "gridstaff"), ("org", "unit"),
                        ("org", "category"), ("org", "responsibilityrule"), ("org", "committeemembership"),
-                       ("accounts", "user"), ("accounts", "roleassignment")]
+                       ("accounts", "user"), ("accounts", "roleassignment"), ("workcal", "workdayoverride")]
     for action in ("view", "add", "change", "delete")
 ] + ["geo.change_grid_basedata", "accounts.view_role", "accounts.add_role", "accounts.change_role",
      "core.view_auditentry"]
