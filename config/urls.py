@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from yiwang.accounts.api import AssignmentViewSet, MeView, TokenLoginView, UserViewSet
+from yiwang.cases.api_measures import MeasuresView
 from yiwang.geo.api import ExportView, GridStaffViewSet, GridViewSet, LocateView, RegionViewSet
 from yiwang.org.api import CategoryViewSet, MembershipViewSet, RoutingView, RuleViewSet, UnitViewSet
 
@@ -31,6 +32,7 @@ api_v1 = [
     re_path(r"^geo/locate/?$", LocateView.as_view(), name="geo-locate"),
     path("geo/export/", ExportView.as_view(), name="geo-export"),
     path("org/routing/", RoutingView.as_view(), name="org-routing"),
+    path("measures/", MeasuresView.as_view(), name="measures"),
     *router.urls,
 ]
 
