@@ -19,6 +19,10 @@ def _plain_static_storage(settings):
     settings.YIWANG_LOCATOR_RECHECK_SECONDS = 0
     # Hashing passwords at production strength would dominate the test run.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # A test's rolled-back calendar overrides must not linger in this process's calendar cache.
+    from yiwang.workcal import calendar
+
+    calendar.forget()
 
 
 @pytest.fixture(autouse=True)

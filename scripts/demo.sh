@@ -13,7 +13,12 @@ export ALLOWED_HOSTS="${ALLOWED_HOSTS:-127.0.0.1,localhost}"
 $PY manage.py migrate --no-input -v 0
 $PY manage.py collectstatic --no-input -v 0
 $PY manage.py seed_demo --if-missing
+# The task queue's worker: the deadline sweep every minute and other background work. Without REDIS_URL it
+# shares a SQLite queue file under var/ with the web workers, so it needs no broker.
+$PY manage.py run_huey --workers 1 --flush-locks > var/tasks.log 2>&1 &
+TASKS_PID=$!
+trap 'kill $TASKS_PID 2>/dev/null' EXIT INT TERM
 echo
 echo "Yiwang is serving on http://127.0.0.1:8000/  (administration: /admin/, API docs: /api/docs/)"
-exec .venv/bin/gunicorn config.wsgi:application --bind "${YIWANG_BIND:-127.0.0.1:8000}" \
+.venv/bin/gunicorn config.wsgi:application --bind "${YIWANG_BIND:-127.0.0.1:8000}" \
     --workers "${YIWANG_WORKERS:-2}" --threads 4 --access-logfile - --timeout 60

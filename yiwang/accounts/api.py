@@ -1,5 +1,6 @@
 from django.contrib.auth import authenticate
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -70,7 +71,7 @@ class MeView(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request):
         user = request.user
-        today = clock.now().date()
+        today = timezone.localdate(clock.now())
         assignments = (
             RoleAssignment.objects.filter(user=user, valid_from__lte=today)
             .exclude(valid_to__lt=today).select_related("role", "region", "grid", "unit")

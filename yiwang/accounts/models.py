@@ -52,6 +52,9 @@ class Role(models.Model):
     is_staff_role = models.BooleanField(
         _("staff role"), default=True, help_text=_("Holders may sign in to the administration site.")
     )
+    # The default permissions the installer has granted this role at some point. A new version's new default
+    # permissions are added once; one an admin removed stays removed.
+    defaults_applied = models.JSONField(_("default permissions applied"), default=list, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("role")

@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Model, Q, QuerySet
+from django.utils import timezone
 
 from yiwang.core import clock
 from yiwang.core.errors import NotFound, OutOfScope, PermissionRefused
@@ -44,7 +45,7 @@ def grants_for(actor, *, today: dt.date | None = None) -> dict[str, list[Grant]]
     the rest of the request; `forget_grants()` drops the cache after assignments change."""
     if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
         return {}
-    today = today or clock.now().date()
+    today = today or timezone.localdate(clock.now())  # role dates are local (Asia/Shanghai) dates
     cached = getattr(actor, "_yiwang_grants", None)
     if cached is not None and cached[0] == today:
         return cached[1]

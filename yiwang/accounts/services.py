@@ -144,25 +144,34 @@ def role_assignment_end(*, actor, assignment: RoleAssignment, valid_to: dt.date,
 
 @transaction.atomic
 def roles_ensure_defaults() -> list[Role]:
-    """Create the default roles that are missing (never touching existing ones)."""
-    created = []
+    """Create the default roles that are missing, and give existing default roles the default permissions a
+    new version introduced. A default permission is granted once: if an admin removed it, it stays removed."""
+    by_name = {
+        f"{p.content_type.app_label}.{p.codename}": p for p in Permission.objects.select_related("content_type")
+    }
+    changed = []
     for code, (name, is_staff_role, perms) in DEFAULT_ROLES.items():
-        if Role.objects.filter(code=code).exists():
-            continue
-        role = Role.objects.create(code=code, name=name, is_staff_role=is_staff_role)
-        wanted = {tuple(p.split(".", 1)) for p in perms}
-        permissions = [
-            p for p in Permission.objects.select_related("content_type")
-            if (p.content_type.app_label, p.codename) in wanted
-        ]
-        missing = wanted - {(p.content_type.app_label, p.codename) for p in permissions}
+        missing = sorted(set(perms) - set(by_name))
         if missing:
-            raise RuntimeError(f"default role {code} names unknown permissions: {sorted(missing)}")
-        role.permissions.set(permissions)
-        audit_write(actor=None, action="role.install", obj=role,
-                    after={"code": code, "permissions": sorted(perms)}, actor_name="system")
-        created.append(role)
-    return created
+            raise RuntimeError(f"default role {code} names unknown permissions: {missing}")
+        role = Role.objects.filter(code=code).first()
+        if role is None:
+            role = Role.objects.create(code=code, name=name, is_staff_role=is_staff_role,
+                                       defaults_applied=sorted(perms))
+            role.permissions.set([by_name[p] for p in perms])
+            audit_write(actor=None, action="role.install", obj=role,
+                        after={"code": code, "permissions": sorted(perms)}, actor_name="system")
+            changed.append(role)
+            continue
+        new = sorted(set(perms) - set(role.defaults_applied))
+        if not new:
+            continue
+        role.permissions.add(*[by_name[p] for p in new])
+        role.defaults_applied = sorted(set(role.defaults_applied) | set(new))
+        role.save(update_fields=["defaults_applied"])
+        audit_write(actor=None, action="role.defaults_upgrade", obj=role, after={"added": new}, actor_name="system")
+        changed.append(role)
+    return changed
 
 
 @transaction.atomic

@@ -25,6 +25,8 @@ class _State:
     # grid id → (code, name, kind, path); region code → (id, name, level)
     grids: dict[int, tuple[str, str, str, str]] = field(default_factory=dict)
     regions: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    # This process changed grids; the index may hold rows of a transaction that has not committed (or never will).
+    dirty: bool = False
 
 
 _state = _State()
@@ -33,6 +35,7 @@ _lock = threading.Lock()
 
 def mark_stale() -> None:
     _state.checked_at = float("-inf")
+    _state.dirty = True
 
 
 def _db_version() -> int:
@@ -55,11 +58,18 @@ def _rebuild(version: int) -> None:
 
 def current() -> _State:
     """The up-to-date state (rebuilding if another process or this one changed the grids)."""
+    from django.db import connection
+
     now = time.monotonic()
-    if now - _state.checked_at < settings.YIWANG_LOCATOR_RECHECK_SECONDS and _state.index is not None:
+    if not _state.dirty and now - _state.checked_at < settings.YIWANG_LOCATOR_RECHECK_SECONDS \
+            and _state.index is not None:
         return _state
     with _lock:
-        if time.monotonic() - _state.checked_at >= settings.YIWANG_LOCATOR_RECHECK_SECONDS or _state.index is None:
+        if _state.dirty:
+            _rebuild(_db_version())
+            _state.dirty = connection.in_atomic_block
+            _state.checked_at = time.monotonic()
+        elif time.monotonic() - _state.checked_at >= settings.YIWANG_LOCATOR_RECHECK_SECONDS or _state.index is None:
             version = _db_version()
             if version != _state.version or _state.index is None:
                 _rebuild(version)

@@ -1,0 +1,202 @@
+"""Reads of cases. Every list starts from the actor's visible set (yiwang.accounts.policies.restrict)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
+
+from yiwang.accounts.policies import access, can, restrict
+from yiwang.cases.choices import FINAL, Light, Status
+from yiwang.cases.models import Case
+from yiwang.cases.policies import PUBLIC_EVENTS, TRANSITIONS
+from yiwang.core import clock
+from yiwang.core.models import AuditEntry
+
+EARTH_RADIUS_M = 6_371_008.8
+LISTED = ("category", "category__parent", "grid", "region", "level", "lead_unit")
+
+
+def light_of(case: Case, now: dt.datetime) -> str | None:
+    """Green in time, yellow past 80% of the allowed time, red overdue; None when no clock runs."""
+    if case.due_at is None:
+        return None
+    if now > case.due_at:
+        return Light.RED
+    if case.warn_at is not None and now >= case.warn_at:
+        return Light.YELLOW
+    return Light.GREEN
+
+
+def light_q(light: str, now: dt.datetime) -> Q:
+    if light == Light.RED:
+        return Q(due_at__lt=now)
+    if light == Light.YELLOW:
+        return Q(due_at__gte=now, warn_at__lte=now)
+    return Q(due_at__gte=now) & (Q(warn_at__gt=now) | Q(warn_at__isnull=True))
+
+
+@dataclass
+class CaseFilters:
+    status: list[str] | None = None
+    category: str | None = None  # a subcategory or major category code
+    under: str | None = None  # region path subtree
+    grid: int | None = None
+    unit: int | None = None
+    urgency: str | None = None
+    light: str | None = None
+    channel: str | None = None
+    supervised: bool | None = None
+    reported_from: dt.datetime | None = None
+    reported_to: dt.datetime | None = None
+    number: str | None = None
+    mine: bool = False  # cases the actor must act on next (their unit's, their level's)
+
+
+def case_list_for(*, actor, filters: CaseFilters | None = None, now: dt.datetime | None = None) -> QuerySet:
+    f = filters or CaseFilters()
+    now = now or clock.now()
+    queryset = restrict(Case.objects.select_related(*LISTED), actor=actor, action="view")
+    if f.status:
+        queryset = queryset.filter(status__in=f.status)
+    if f.category:
+        queryset = queryset.filter(Q(category__code=f.category) | Q(category__parent__code=f.category))
+    if f.under:
+        queryset = queryset.filter(region_path__under=f.under)
+    if f.grid:
+        queryset = queryset.filter(grid_id=f.grid)
+    if f.unit:
+        queryset = queryset.filter(handlers__unit_id=f.unit, handlers__ended_at__isnull=True).distinct()
+    if f.urgency:
+        queryset = queryset.filter(urgency=f.urgency)
+    if f.light:
+        queryset = queryset.filter(light_q(f.light, now))
+    if f.channel:
+        queryset = queryset.filter(channel=f.channel)
+    if f.supervised is not None:
+        queryset = queryset.filter(supervised=f.supervised)
+    if f.reported_from:
+        queryset = queryset.filter(reported_at__gte=f.reported_from)
+    if f.reported_to:
+        queryset = queryset.filter(reported_at__lt=f.reported_to)
+    if f.number:
+        queryset = queryset.filter(number=f.number)
+    return queryset
+
+
+def case_get_for(*, actor, pk) -> Case:
+    return access(Case.objects.select_related(*LISTED, "parent"), actor=actor, action="view", pk=pk)
+
+
+def may_see_contact(actor, case: Case) -> bool:
+    """Reporters' names and phones are shown in full only to those who call reporters back (and the reporter)."""
+    if actor is None:
+        return True
+    if case.reporter_id and case.reporter_id == actor.pk:
+        return True
+    return can(actor, "cases.view_contact_case") and restrict(
+        Case.objects.filter(pk=case.pk), actor=actor, action="cases.view_contact_case").exists()
+
+
+def _distance_m(lat1, lon1, lat2, lon2) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def case_duplicates_for(*, actor, category, lat: float | None, lon: float | None, at: dt.datetime,
+                        exclude: int | None = None, radius_m: float | None = None,
+                        days: float | None = None) -> list[tuple[Case, float]]:
+    """Open cases of the same subcategory within `radius_m` metres and `days` days before `at`, nearest first —
+    the cases a new report is probably a duplicate of."""
+    if category is None or lat is None or lon is None:
+        return []
+    radius_m = settings.YIWANG_DUPLICATE_RADIUS_M if radius_m is None else radius_m
+    days = settings.YIWANG_DUPLICATE_DAYS if days is None else days
+    dlat = radius_m / 111_320.0
+    dlon = radius_m / (111_320.0 * max(0.01, math.cos(math.radians(lat))))
+    candidates = (
+        restrict(Case.objects.all(), actor=actor, action="view")
+        .filter(category__code=category.code, lat__range=(lat - dlat, lat + dlat),
+                lon__range=(lon - dlon, lon + dlon), reported_at__gte=at - dt.timedelta(days=days),
+                reported_at__lte=at, parent__isnull=True)
+        .exclude(status__in=[*FINAL, Status.CLOSED])
+        .select_related("category", "grid")
+    )
+    if exclude:
+        candidates = candidates.exclude(pk=exclude)
+    found = [(case, _distance_m(lat, lon, case.lat, case.lon)) for case in candidates[:200]]
+    return sorted([(c, d) for c, d in found if d <= radius_m], key=lambda pair: pair[1])
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    action: str
+    text: str
+    status: str | None
+    actor: str  # a role-like label for the public, the person for staff
+    reason: str
+    details: dict
+
+
+def _public_text(action: str, after: dict, reason: str) -> str | None:
+    verb = action.removeprefix("case.")
+    template = TRANSITIONS[verb].public if verb in TRANSITIONS else PUBLIC_EVENTS.get(action, "")
+    if not template:
+        return None
+    values = {
+        "reason": reason, "parent": after.get("parent_number", ""), "unit": after.get("unit_name", ""),
+        "result": after.get("result", ""), "level": after.get("level_name", ""), "number": after.get("number", ""),
+    }
+    return gettext(template) % values
+
+
+def case_timeline(*, actor, case: Case, public: bool | None = None) -> list[TimelineEntry]:
+    """The case's journal as a timeline. The public part (what a reporter or anyone without staff rights
+    sees) is the steps a citizen cares about, in plain words, without names; staff see every step. A report
+    merged into another case also shows that case's steps after the merge: its outcome is theirs."""
+    if public is None:
+        public = not restrict(Case.objects.filter(pk=case.pk), actor=actor, action="cases.accept_case").exists() \
+            and not _is_staff_viewer(actor, case)
+    sources = [(case.pk, None)]
+    if case.parent_id:
+        merged_at = case.ended_at
+        sources.append((case.parent_id, merged_at))
+    condition = Q()
+    for pk, since in sources:
+        part = Q(object_type="cases.case", object_id=str(pk))
+        if since is not None:
+            part &= Q(created_at__gt=since)
+            part &= ~Q(action__in=["case.report"])
+        condition |= part
+    entries = []
+    for entry in AuditEntry.objects.filter(condition).order_by("id"):
+        after = entry.after or {}
+        text = _public_text(entry.action, after, entry.reason)
+        if public and text is None:
+            continue
+        if public and entry.object_id != str(case.pk) and entry.action in ("case.rate", "case.merge"):
+            continue
+        entries.append(TimelineEntry(
+            at=entry.created_at, action=entry.action.removeprefix("case."),
+            text=text or entry.action.removeprefix("case."), status=after.get("status"),
+            actor="" if public else entry.actor_name, reason="" if public and entry.action != "case.reject"
+            and entry.action != "case.void" else entry.reason,
+            details={} if public else {k: v for k, v in after.items() if k not in ("reporter_phone",)},
+        ))
+    return entries
+
+
+def _is_staff_viewer(actor, case: Case) -> bool:
+    if actor is None or getattr(actor, "is_superuser", False):
+        return True
+    return any(
+        restrict(Case.objects.filter(pk=case.pk), actor=actor, action=perm).exists()
+        for perm in ("cases.handle_case", "cases.verify_case", "cases.supervise_case", "cases.dispatch_case")
+    )
