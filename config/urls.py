@@ -8,13 +8,21 @@ from rest_framework.routers import DefaultRouter
 from yiwang.accounts.api import AssignmentViewSet, MeView, TokenLoginView, UserViewSet
 from yiwang.cases.api_measures import MeasuresView
 from yiwang.geo.api import ExportView, GridStaffViewSet, GridViewSet, LocateView, RegionViewSet
-from yiwang.org.api import CategoryViewSet, MembershipViewSet, RoutingView, RuleViewSet, UnitViewSet
+from yiwang.org.api import (
+    CatalogueViewSet,
+    CategoryViewSet,
+    MembershipViewSet,
+    RoutingView,
+    RuleViewSet,
+    UnitViewSet,
+)
 
 router = DefaultRouter(trailing_slash=True)
 router.register("geo/regions", RegionViewSet, basename="region")
 router.register("geo/grids", GridViewSet, basename="grid")
 router.register("geo/grid-staff", GridStaffViewSet, basename="grid-staff")
 router.register("org/units", UnitViewSet, basename="unit")
+router.register("org/catalogues", CatalogueViewSet, basename="catalogue")
 router.register("org/categories", CategoryViewSet, basename="category")
 router.register("org/rules", RuleViewSet, basename="rule")
 router.register("org/memberships", MembershipViewSet, basename="membership")

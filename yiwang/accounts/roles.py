@@ -4,11 +4,13 @@
 from django.utils.translation import gettext_noop
 
 BASE_READ = ["geo.view_region", "geo.view_grid", "geo.view_gridstaff", "org.view_unit", "org.view_category",
-             "org.view_responsibilityrule", "org.view_committeemembership"]
+             "org.view_catalogue", "org.view_categorytimelimit", "org.view_responsibilityrule",
+             "org.view_committeemembership"]
 ADMIN = [
     f"{app}.{action}_{model}"
     for app, model in [("geo", "region"), ("geo", "grid"), ("geo", "gridstaff"), ("org", "unit"),
-                       ("org", "category"), ("org", "responsibilityrule"), ("org", "committeemembership"),
+                       ("org", "catalogue"), ("org", "category"), ("org", "categorytimelimit"),
+                       ("org", "responsibilityrule"), ("org", "committeemembership"),
                        ("accounts", "user"), ("accounts", "roleassignment"), ("workcal", "workdayoverride")]
     for action in ("view", "add", "change", "delete")
 ] + ["geo.change_grid_basedata", "accounts.view_role", "accounts.add_role", "accounts.change_role",

@@ -4,11 +4,9 @@ the demo accounts."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import random
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -20,13 +18,15 @@ from yiwang.demo.citygen import generate_city
 from yiwang.geo.choices import GridDuty, GridKind, RegionLevel
 from yiwang.geo.models import Grid, GridStaff, Region
 from yiwang.geo.transfer import regions_import
-from yiwang.org.choices import CategoryKind, CommitteeKind, PartyLevel, UnitKind
+from yiwang.org.catalogue_csv import FIXTURE as CATALOGUE_FIXTURE
+from yiwang.org.choices import CommitteeKind, PartyLevel, UnitKind
 from yiwang.org.models import Category, CommitteeMembership, ResponsibilityRule, Unit
+from yiwang.org.selectors import catalogue_for
+from yiwang.org.services import catalogue_load_csv
 
 CITY_CODE = "211100000000"
 DEMO_PASSWORD = "yiwang-demo"
 START = dt.date(2026, 1, 1)
-CATEGORIES_CSV = Path(__file__).resolve().parent.parent / "org" / "fixtures" / "categories.csv"
 
 # (code suffix, name, short name) — the departments every district (and the city) has.
 DEPARTMENTS = [
@@ -99,19 +99,10 @@ def demo_city_build(*, seed: int = 2022) -> DemoReport:
     regions_import(actor=None, data={"type": "FeatureCollection", "features": features}, source="seed_demo")
     reason = "seed_demo"
 
-    # Categories from the national catalogue (the case-loop work extends the model).
-    categories: dict[str, Category] = {}
-    with CATEGORIES_CSV.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    for row in rows:
-        if row["code"] in categories or Category.objects.filter(code=row["code"]).exists():
-            continue
-        category = Category(code=row["code"], name=row["name_zh"], name_en=row["name_en"],
-                            kind={"event": CategoryKind.EVENT, "component": CategoryKind.COMPONENT}.get(
-                                row["kind"], CategoryKind.SOCIAL),
-                            parent=categories.get(row["parent"]))
-        bulk_create_journaled(actor=None, objs=[category], action="category.seed", reason=reason)
-        categories[row["code"]] = category
+    # Categories: the national catalogue, which migration org.0003 installs; loaded here if it is missing.
+    catalogue = catalogue_for(path="") or catalogue_load_csv(actor=None, path_or_file=CATALOGUE_FIXTURE,
+                                                             reason=reason)
+    categories: dict[str, Category] = {c.code: c for c in catalogue.categories.all()}
 
     regions = {r.code: r for r in Region.objects.all()}
     by_level: dict[str, list[Region]] = {}

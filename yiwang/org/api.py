@@ -1,15 +1,23 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from yiwang.accounts.policies import restrict
+from yiwang.accounts.policies import access, restrict
 from yiwang.core.errors import NotFound
 from yiwang.core.viewsets import ScopedRelatedField, ScopedViewSet
 from yiwang.geo.models import Grid, Region
 from yiwang.org import selectors, services
-from yiwang.org.choices import PartyLevel, UnitKind
-from yiwang.org.models import Category, CommitteeMembership, ResponsibilityRule, Unit
+from yiwang.org.choices import CatalogueStatus, PartyLevel, QuestionDatatype, UnitKind
+from yiwang.org.models import (
+    Catalogue,
+    Category,
+    CategoryTimeLimit,
+    CommitteeMembership,
+    ResponsibilityRule,
+    Unit,
+)
 
 
 class UnitSerializer(serializers.ModelSerializer):
@@ -58,7 +66,8 @@ class UnitViewSet(ScopedViewSet):
 
 
 class RoutingQuery(serializers.Serializer):
-    category = serializers.CharField(required=False, allow_blank=True)
+    category = serializers.CharField(required=False, allow_blank=True,
+                                     help_text="category code, in the catalogue that applies at the place")
     grid = serializers.CharField(required=False, help_text="grid code")
     region = serializers.CharField(required=False, help_text="region code")
 
@@ -82,7 +91,7 @@ class RoutingView(APIView):
             raise NotFound()
         category = None
         if data.get("category"):
-            category = Category.objects.filter(code=data["category"]).first()
+            category = selectors.category_by_code(path=place.path, code=data["category"])
             if category is None:
                 raise NotFound()
         suggestion = selectors.responsible_unit_for(category=category, path=place.path)
@@ -96,25 +105,132 @@ class RoutingView(APIView):
         })
 
 
-
-
 # --- Responsibility matrix, categories, joint committees ------------------------------------------------------
 
 
+class TimeLimitSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CategoryTimeLimit
+        fields = ["id", "step", "urgency", "amount", "unit"]
+
+
+class QuestionValueSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+
+
+class FormQuestionSerializer(serializers.Serializer):
+    """One extra question of a category's report form (an Open311 GeoReport v2 service attribute)."""
+
+    code = serializers.CharField()
+    label = serializers.CharField()
+    label_en = serializers.CharField(allow_blank=True)
+    datatype = serializers.ChoiceField(choices=QuestionDatatype.choices)
+    required = serializers.BooleanField()
+    order = serializers.IntegerField()
+    values = QuestionValueSerializer(many=True, required=False, help_text="Only for the list datatypes.")
+
+
 class CategorySerializer(serializers.ModelSerializer):
+    parent_code = serializers.CharField(source="parent.code", default=None, read_only=True)
+    form_questions = FormQuestionSerializer(many=True, read_only=True)
+    time_limits = TimeLimitSerializer(many=True, read_only=True,
+                                      help_text="This category's own rows; missing ones fall back to the major "
+                                                "category's, then to the defaults.")
+
     class Meta:
         model = Category
-        fields = ["id", "code", "name", "name_en", "kind", "parent", "default_unit_kind", "is_active"]
+        fields = ["id", "catalogue", "code", "name", "name_en", "kind", "parent", "parent_code", "default_unit_kind",
+                  "default_urgency", "filing_condition", "closing_condition", "form_questions", "time_limits",
+                  "is_active"]
 
 
 class CategoryViewSet(ScopedViewSet):
-    """The category catalogue (read here; edited in the administration site)."""
+    """The categories of one catalogue version (read here; edited in the administration site): `?catalogue=`
+    by id, or the catalogue that applies at `?path=` (a region path), by default the national active one."""
 
     serializer_class = CategorySerializer
     pagination_class = None
 
+    def get_queryset(self):
+        if self.action != "list":
+            return restrict(Category.objects.select_related("parent").prefetch_related("time_limits"),
+                            actor=self.request.user, action="view")
+        return self.list_queryset()
+
     def list_queryset(self):
-        return restrict(Category.objects.all(), actor=self.request.user, action="view")
+        params = self.request.query_params
+        if params.get("catalogue"):
+            catalogue = access(Catalogue, actor=self.request.user, action="view", pk=params["catalogue"])
+        else:
+            catalogue = selectors.catalogue_for(path=params.get("path", ""))
+        return selectors.category_list_for(actor=self.request.user, catalogue=catalogue)
+
+    @extend_schema(parameters=[OpenApiParameter("catalogue", int, description="a catalogue id"),
+                               OpenApiParameter("path", str, description="a region path: the catalogue that "
+                                                "applies there")])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+
+class CatalogueSerializer(serializers.ModelSerializer):
+    region_code = serializers.CharField(source="region.code", default=None, read_only=True)
+    region_name = serializers.CharField(source="region.name", default=None, read_only=True)
+    category_count = serializers.IntegerField(read_only=True, help_text="subcategories")
+
+    class Meta:
+        model = Catalogue
+        fields = ["id", "region", "region_code", "region_name", "version", "name", "status", "activated_at", "note",
+                  "category_count"]
+
+
+class CatalogueCloneSerializer(serializers.Serializer):
+    region = ScopedRelatedField(queryset=Region.objects.all(), required=False, allow_null=True,
+                                help_text="The jurisdiction of the copy (null: national); left out, the same.")
+    name = serializers.CharField(max_length=100, required=False, default="")
+    note = serializers.CharField(required=False, default="")
+    reason = serializers.CharField(required=False, default="")
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, default="")
+
+
+class CatalogueViewSet(ScopedViewSet):
+    """Versions of the category catalogue per jurisdiction (null region: national). `clone/` copies a version
+    into a new draft; `activate/` makes a draft its jurisdiction's catalogue and retires the previous one."""
+
+    serializer_class = CatalogueSerializer
+
+    def list_queryset(self):
+        return selectors.catalogue_list_for(actor=self.request.user,
+                                            status=self.request.query_params.get("status") or None)
+
+    def _reread(self, catalogue):
+        return selectors.catalogue_list_for(actor=self.request.user).get(pk=catalogue.pk)
+
+    @extend_schema(parameters=[OpenApiParameter("status", str, enum=CatalogueStatus.values)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=CatalogueCloneSerializer, responses={201: CatalogueSerializer})
+    @action(detail=True, methods=["post"])
+    def clone(self, request, pk=None):
+        catalogue = self.get_object()
+        serializer = CatalogueCloneSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        draft = services.catalogue_clone(actor=request.user, catalogue=catalogue, **serializer.validated_data)
+        return Response(self.get_serializer(self._reread(draft)).data, status=201)
+
+    @extend_schema(request=ReasonSerializer, responses={200: CatalogueSerializer})
+    @action(detail=True, methods=["post"])
+    def activate(self, request, pk=None):
+        catalogue = self.get_object()
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        catalogue = services.catalogue_activate(actor=request.user, catalogue=catalogue,
+                                                **serializer.validated_data)
+        return Response(self.get_serializer(self._reread(catalogue)).data)
 
 
 class RuleSerializer(serializers.ModelSerializer):

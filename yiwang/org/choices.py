@@ -34,3 +34,37 @@ class CategoryKind(models.TextChoices):
     EVENT = "event", _("Event")
     COMPONENT = "component", _("Component")
     SOCIAL = "social", _("Social governance")
+
+
+class Urgency(models.TextChoices):
+    """紧急程度: the four colours a case carries; red is the most urgent."""
+
+    RED = "red", _("red (most urgent)")  # 红色
+    ORANGE = "orange", _("orange")  # 橙色
+    YELLOW = "yellow", _("yellow")  # 黄色
+    GREEN = "green", _("green")  # 绿色
+
+
+class LimitStep(models.TextChoices):
+    """The steps of the case loop that run against a time limit."""
+
+    RESPOND = "respond", _("respond")  # 响应: the unit signs for the case / someone is on site
+    HANDLE = "handle", _("handle")  # 处置: the unit reports it handled
+    VERIFY = "verify", _("verify")  # 核查: the grid worker checks the result on site
+
+
+class CatalogueStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")  # 草稿: still being edited
+    ACTIVE = "active", _("active")  # 启用: the catalogue cases use in its jurisdiction
+    RETIRED = "retired", _("retired")  # 停用: replaced by a newer version; kept for old cases
+
+
+class QuestionDatatype(models.TextChoices):
+    """The Open311 GeoReport v2 service-attribute datatypes a category's form questions use."""
+
+    STRING = "string", _("short text")
+    NUMBER = "number", _("number")
+    DATETIME = "datetime", _("date and time")
+    TEXT = "text", _("long text")
+    SINGLEVALUELIST = "singlevaluelist", _("one choice from a list")
+    MULTIVALUELIST = "multivaluelist", _("several choices from a list")

@@ -1,9 +1,20 @@
+import uuid
+
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.core.scope import ScopeSpec
-from yiwang.org.choices import CategoryKind, CommitteeKind, PartyLevel, UnitKind
+from yiwang.org.choices import (
+    CatalogueStatus,
+    CategoryKind,
+    CommitteeKind,
+    LimitStep,
+    PartyLevel,
+    UnitKind,
+    Urgency,
+)
+from yiwang.workcal.choices import LimitUnit
 
 
 class Unit(models.Model):
@@ -71,11 +82,74 @@ class CommitteeMembership(models.Model):
         return f"{self.host.name} · {self.unit.name}"
 
 
-class Category(models.Model):
-    """Minimal two-level category tree (大类/小类). The case-loop work extends it with versions, conditions and
-    time limits."""
+def new_revision() -> str:
+    return uuid.uuid4().hex
 
-    code = models.CharField(_("code"), max_length=16, unique=True)
+
+class Catalogue(models.Model):
+    """One version of the category catalogue (事部件分类目录) for a jurisdiction: a region and its subtree, or the
+    whole installation (the national default) when `region` is empty. A draft is edited; activating it retires
+    the jurisdiction's previous version; an active or retired version never changes again (cases point at its
+    categories), so a change means cloning into a new draft. The region whose active catalogue is deepest on
+    a place's path decides for that place (yiwang.org.selectors.catalogue_for).
+
+    Catalogues are reference data: anyone holding org.view_catalogue reads them all (no `scope`); writes also
+    need the permission over the catalogue's region (yiwang.org.services)."""
+
+    region = models.ForeignKey(
+        "geo.Region", verbose_name=_("jurisdiction"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="catalogues", help_text=_("Empty: the national default catalogue."),
+    )
+    version = models.PositiveIntegerField(_("version"))
+    name = models.CharField(_("name"), max_length=100)
+    status = models.CharField(_("status"), max_length=16, choices=CatalogueStatus.choices,
+                              default=CatalogueStatus.DRAFT)
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    # A fresh value per catalogue row, never reused (ids can be after a rollback): the key of the in-process
+    # cache of an immutable catalogue's time limits (yiwang.org.selectors.category_limit).
+    revision = models.CharField(_("revision"), max_length=32, default=new_revision, editable=False, unique=True)
+
+    class Meta:
+        verbose_name = _("category catalogue")
+        verbose_name_plural = _("category catalogues")
+        ordering = [F("region__path").asc(nulls_first=True), "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "version"], name="catalogue_version_unique"),
+            # NULL regions are distinct in a unique index: the national catalogue needs its own constraints.
+            models.UniqueConstraint(fields=["version"], condition=Q(region__isnull=True),
+                                    name="catalogue_national_version_unique"),
+            models.UniqueConstraint(fields=["region"], condition=Q(status=CatalogueStatus.ACTIVE),
+                                    name="catalogue_one_active"),
+            models.UniqueConstraint(fields=["status"],
+                                    condition=Q(status=CatalogueStatus.ACTIVE, region__isnull=True),
+                                    name="catalogue_one_active_national"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="catalogue_version_positive"),
+            models.CheckConstraint(
+                condition=Q(status=CatalogueStatus.DRAFT, activated_at__isnull=True)
+                | (~Q(status=CatalogueStatus.DRAFT) & Q(activated_at__isnull=False)),
+                name="catalogue_activated_at_iff_not_draft",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} v{self.version}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == CatalogueStatus.DRAFT
+
+
+class Category(models.Model):
+    """A major category (大类, no parent) or a subcategory (小类) of one catalogue version; codes `EECC` are
+    unique within the catalogue and stable across its versions, which is how the responsibility matrix keeps
+    matching after a new version is activated. A subcategory carries what a case of its kind needs: filing
+    and closing conditions (立案条件/结案条件), the default urgency, time limits (CategoryTimeLimit), the
+    default responsible unit kind and the extra questions its report form asks (Open311 attributes)."""
+
+    catalogue = models.ForeignKey(Catalogue, verbose_name=_("catalogue"), on_delete=models.PROTECT,
+                                  related_name="categories")
+    code = models.CharField(_("code"), max_length=16)
     name = models.CharField(_("name"), max_length=100)
     name_en = models.CharField(_("English name"), max_length=150, blank=True)
     kind = models.CharField(_("kind"), max_length=16, choices=CategoryKind.choices, default=CategoryKind.EVENT)
@@ -84,21 +158,59 @@ class Category(models.Model):
         related_name="children",
     )
     default_unit_kind = models.CharField(_("default responsible unit kind"), max_length=32, choices=UnitKind.choices, blank=True)
+    default_urgency = models.CharField(_("default urgency"), max_length=8, choices=Urgency.choices,
+                                       default=Urgency.YELLOW)
+    filing_condition = models.TextField(_("filing condition"), blank=True)
+    closing_condition = models.TextField(_("closing condition"), blank=True)
+    form_questions = models.JSONField(
+        _("form questions"), default=list, blank=True,
+        help_text=_("Extra questions the report form asks (Open311 attributes), checked by the service."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         verbose_name = _("category")
         verbose_name_plural = _("categories")
-        ordering = ["code"]
+        ordering = ["catalogue_id", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["catalogue", "code"], name="category_code_unique_in_catalogue"),
+        ]
 
     def __str__(self):
         return f"{self.code} {self.name}"
 
 
+class CategoryTimeLimit(models.Model):
+    """How long a step of the case loop may take for a category at an urgency (blank: any urgency). The
+    subcategory's rows come first, then its major category's, then yiwang.org.policies.DEFAULT_LIMITS."""
+
+    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.CASCADE,
+                                 related_name="time_limits")
+    urgency = models.CharField(_("urgency"), max_length=8, choices=Urgency.choices, blank=True,
+                               help_text=_("Empty: any urgency without its own row."))
+    step = models.CharField(_("step"), max_length=16, choices=LimitStep.choices)
+    amount = models.DecimalField(_("amount"), max_digits=8, decimal_places=2)
+    unit = models.CharField(_("unit"), max_length=16, choices=LimitUnit.choices)
+
+    class Meta:
+        verbose_name = _("time limit")
+        verbose_name_plural = _("time limits")
+        ordering = ["category_id", "step", "urgency"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "urgency", "step"], name="category_limit_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="category_limit_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.category.code} {self.get_step_display()} {self.get_urgency_display() or '*'}: " \
+               f"{self.amount} {self.get_unit_display()}"
+
+
 class ResponsibilityRule(models.Model):
     """Category × region subtree → the unit that handles it. A rule without a category is the region's
     fallback. The most specific rule wins: subcategory over major category over fallback, then the deepest
-    region (see yiwang.org.selectors.responsible_unit_for)."""
+    region (see yiwang.org.selectors.responsible_unit_for). Rules match by the category's code, so a rule
+    keeps working when a new version of the catalogue is activated."""
 
     category = models.ForeignKey(
         Category, verbose_name=_("category"), null=True, blank=True, on_delete=models.PROTECT,

@@ -15,9 +15,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def matrix(world):
+    # Categories live in a catalogue version; category_save without one edits the national draft.
+    draft = services.catalogue_create(actor=None, name="测试目录")
     major = services.category_save(actor=None, code="C01", name="公用设施")
     manhole = services.category_save(actor=None, code="C0101", name="上水井盖", parent=major)
     other = services.category_save(actor=None, code="E0102", name="暴露垃圾")
+    services.catalogue_activate(actor=None, catalogue=draft)
     water = services.unit_create(actor=None, code="U-GS", name="供水公司", kind=UnitKind.UTILITY, region=world.city)
     street_office = services.unit_create(actor=None, code="O-A", name="甲街道办事处", kind=UnitKind.STREET_OFFICE,
                                          region=world.street_a)
@@ -66,10 +69,11 @@ def test_joint_committee_membership_follows_host_level(world, person):
 
 
 def test_unit_party_level_rules(world):
+    categories = Category.objects.count()
     with pytest.raises(ValidationFailed):
         services.unit_create(actor=None, code="P-X", name="某党支部", kind=UnitKind.PARTY_ORGANISATION,
                              region=world.community_a)
     branch = services.unit_create(actor=None, code="P-X", name="某党支部", kind=UnitKind.PARTY_ORGANISATION,
                                   region=world.community_a, party_level="branch")
     assert branch.region_path == world.community_a.path
-    assert Category.objects.count() == 0
+    assert Category.objects.count() == categories
