@@ -5,10 +5,23 @@ from django.utils.translation import gettext_lazy as _
 from yiwang.core.scope import ScopeSpec
 
 
+class AuditEntryQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Every way into the journal (audit_write, bulk_create_journaled, the imports) ends here, so no entry
+        is stored unchained: they are linked onto the chain's tail in list order, then inserted in that order."""
+        from yiwang.core.journal import journal_link
+
+        objs = list(objs)
+        if objs:
+            journal_link(objs, using=self.db)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class AuditEntry(models.Model):
     """Append-only journal of every change to the platform's base data: who, when, what, before/after, why.
 
-    The database refuses UPDATE and DELETE on this table (triggers, see migration 0002).
+    The database refuses UPDATE and DELETE on this table (triggers, see migration 0002), and each entry carries
+    the hash of the one before it (yiwang.core.journal), so a change made around the triggers shows.
     """
 
     created_at = models.DateTimeField(_("time"), db_index=True)
@@ -27,7 +40,10 @@ class AuditEntry(models.Model):
     after = models.JSONField(_("after"), null=True, blank=True)
     reason = models.TextField(_("reason"), blank=True)
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    prev_hash = models.CharField(_("previous entry's hash"), max_length=64, blank=True, default="")
+    hash = models.CharField(_("hash"), max_length=64, blank=True, default="")
 
+    objects = AuditEntryQuerySet.as_manager()
     scope = ScopeSpec(path="scope_path", follows_moves=False)
 
     class Meta:
@@ -35,6 +51,10 @@ class AuditEntry(models.Model):
         verbose_name_plural = _("audit journal")
         ordering = ["-id"]
         indexes = [models.Index(fields=["object_type", "object_id", "id"])]
+        constraints = [
+            # Two entries chained onto the same tail would fork the chain: refused, whatever the writer did.
+            models.UniqueConstraint(fields=["prev_hash"], name="core_auditentry_one_successor"),
+        ]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}"

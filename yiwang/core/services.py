@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 
-from django.db import models
+from django.db import models, transaction
 
 from yiwang.core import clock, context
 from yiwang.core.models import AuditEntry
@@ -55,7 +55,8 @@ def audit_entry(
     *, actor, action: str, obj: models.Model, before: dict | None = None, after: dict | None = None,
     reason: str = "", scope_path: str = "", actor_name: str = "",
 ) -> AuditEntry:
-    """An unsaved journal row; `audit_write` saves one, services writing many use bulk_create."""
+    """An unsaved journal row; `audit_write` saves one, services writing many use AuditEntry.objects.bulk_create,
+    which chains them (see yiwang.core.journal)."""
     before, after = diff(before, after)
     return AuditEntry(
         created_at=clock.now(),
@@ -75,17 +76,21 @@ def audit_entry(
 
 
 def audit_write(**kwargs) -> AuditEntry:
+    """Write one journal entry, chained onto the tail, in the caller's transaction (one is required)."""
     entry = audit_entry(**kwargs)
-    entry.save(force_insert=True)
+    AuditEntry.objects.bulk_create([entry])  # links it onto the chain; see AuditEntryQuerySet.bulk_create
     return entry
 
 
 def bulk_create_journaled(*, actor, objs: list, action: str, reason: str = "", path_attr: str | None = None,
                           batch_size: int = 500) -> list:
     """Insert many new rows and one journal entry each, for bulk loads (imports, the demo city). The caller
-    holds the transaction and has validated the rows."""
+    holds the transaction and has validated the rows; the entries are chained in list order under one read
+    of the tail."""
     if not objs:
         return objs
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError("bulk_create_journaled needs the caller's transaction.")
     model = type(objs[0])
     model._default_manager.bulk_create(objs, batch_size=batch_size)
     AuditEntry.objects.bulk_create(
