@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "yiwang.org",
     "yiwang.workcal",
     "yiwang.accounts",
+    "yiwang.notifications",
+    "yiwang.cases",
     "yiwang.demo",
 ]
 
@@ -209,6 +211,12 @@ SPECTACULAR_SETTINGS = {
         "PartyLevelEnum": "yiwang.org.choices.PartyLevel",
         "CategoryKindEnum": "yiwang.org.choices.CategoryKind",
         "CommitteeKindEnum": "yiwang.org.choices.CommitteeKind",
+        "CaseStatusEnum": "yiwang.cases.choices.Status",
+        "UrgencyEnum": "yiwang.org.choices.Urgency",
+        "CatalogueStatusEnum": "yiwang.org.choices.CatalogueStatus",
+        "ChannelEnum": "yiwang.cases.choices.Channel",
+        "RatingEnum": "yiwang.cases.choices.Rating",
+        "LimitUnitEnum": "yiwang.workcal.choices.LimitUnit",
     },
 }
 
@@ -219,6 +227,22 @@ YIWANG_TILE_URL = os.environ.get("YIWANG_TILE_URL", "")
 YIWANG_LOCATOR_RECHECK_SECONDS = float(os.environ.get("YIWANG_LOCATOR_RECHECK_SECONDS", "2"))
 # The working periods of a working day (local time), for deadlines counted in working hours or days.
 YIWANG_WORKING_HOURS = os.environ.get("YIWANG_WORKING_HOURS", "08:30-12:00,13:30-17:30")
+# Case numbers read PREFIX + day + running number, e.g. XL20261121-000123.
+YIWANG_CASE_PREFIX = os.environ.get("YIWANG_CASE_PREFIX", "YW")
+# Open cases of the same category this near (metres) and this recent (days) are offered as duplicates.
+YIWANG_DUPLICATE_RADIUS_M = float(os.environ.get("YIWANG_DUPLICATE_RADIUS_M", "100"))
+YIWANG_DUPLICATE_DAYS = float(os.environ.get("YIWANG_DUPLICATE_DAYS", "7"))
+# Attachments per step and their size limits.
+YIWANG_MAX_ATTACHMENTS = int(os.environ.get("YIWANG_MAX_ATTACHMENTS", "9"))
+YIWANG_MAX_PHOTO_BYTES = int(os.environ.get("YIWANG_MAX_PHOTO_BYTES", str(15 << 20)))
+YIWANG_MAX_VIDEO_BYTES = int(os.environ.get("YIWANG_MAX_VIDEO_BYTES", str(100 << 20)))
+# What a deadline breach does, by urgency: notify | supervise | escalate (see yiwang/cases/policies.py).
+YIWANG_BREACH_POLICY = dict(
+    item.split(":", 1) for item in os.environ.get(
+        "YIWANG_BREACH_POLICY", "red:escalate,orange:supervise,yellow:supervise,green:notify").split(",") if item
+)
+# How often (seconds) the task queue runs the deadline sweep.
+YIWANG_SWEEP_SECONDS = int(os.environ.get("YIWANG_SWEEP_SECONDS", "60"))
 
 # --- Security ---------------------------------------------------------------------------------------------
 SECURE = env_bool("YIWANG_SECURE")

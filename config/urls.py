@@ -6,8 +6,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from yiwang.accounts.api import AssignmentViewSet, MeView, TokenLoginView, UserViewSet
+from yiwang.cases.api import CaseViewSet
 from yiwang.cases.api_measures import MeasuresView
 from yiwang.geo.api import ExportView, GridStaffViewSet, GridViewSet, LocateView, RegionViewSet
+from yiwang.notifications.api import NotificationViewSet
 from yiwang.org.api import (
     CatalogueViewSet,
     CategoryViewSet,
@@ -28,6 +30,8 @@ router.register("org/rules", RuleViewSet, basename="rule")
 router.register("org/memberships", MembershipViewSet, basename="membership")
 router.register("accounts/users", UserViewSet, basename="user")
 router.register("accounts/assignments", AssignmentViewSet, basename="assignment")
+router.register("cases", CaseViewSet, basename="case")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 
 def health(request):

@@ -16,19 +16,41 @@ ADMIN = [
 ] + ["geo.change_grid_basedata", "accounts.view_role", "accounts.add_role", "accounts.change_role",
      "core.view_auditentry"]
 
+CASE_VIEW = ["cases.view_case"]
+# An administrator may give any default role in their area, and nobody can give what they do not hold, so the
+# administrator holds every step of the loop.
+CASE_ALL = ["cases.view_case", "cases.add_case", *(f"cases.{verb}_case" for verb in (
+    "accept", "file", "dispatch", "handle", "verify", "self_handle", "rate", "reopen", "escalate",
+    "request_extension", "approve_extension", "park", "void", "supervise", "view_contact"))]
+REPORT = ["cases.add_case", "cases.view_case"]
+DESK = [*REPORT, "cases.accept_case", "cases.view_contact_case"]  # the acceptor's desk (受理)
+
 # code: (name — a msgid translated in the interface, staff role?, permissions)
 DEFAULT_ROLES = {
-    "admin": (gettext_noop("Administrator"), True, ADMIN),
-    "acceptor": (gettext_noop("Acceptor"), True, BASE_READ),
-    "shift_lead": (gettext_noop("Shift leader"), True, BASE_READ),
-    "dispatcher": (gettext_noop("Dispatcher"), True, BASE_READ),
-    "unit_staff": (gettext_noop("Handling unit staff"), True, BASE_READ),
-    "grid_worker": (gettext_noop("Grid worker"), True, [*BASE_READ, "geo.change_grid_basedata"]),
+    "admin": (gettext_noop("Administrator"), True, [*ADMIN, *CASE_ALL]),
+    "acceptor": (gettext_noop("Acceptor"), True, [*BASE_READ, *DESK]),
+    "shift_lead": (gettext_noop("Shift leader"), True, [
+        *BASE_READ, *DESK, "cases.file_case", "cases.dispatch_case", "cases.reopen_case", "cases.park_case",
+        "cases.void_case", "cases.escalate_case", "cases.approve_extension_case",
+    ]),
+    "dispatcher": (gettext_noop("Dispatcher"), True, [
+        *BASE_READ, *CASE_VIEW, "cases.dispatch_case", "cases.approve_extension_case", "cases.escalate_case",
+    ]),
+    "unit_staff": (gettext_noop("Handling unit staff"), True, [
+        *BASE_READ, *CASE_VIEW, "cases.handle_case", "cases.request_extension_case", "cases.escalate_case",
+    ]),
+    "grid_worker": (gettext_noop("Grid worker"), True, [
+        *BASE_READ, "geo.change_grid_basedata", *REPORT, "cases.verify_case", "cases.self_handle_case",
+        "cases.view_contact_case",
+    ]),
     "community_staff": (gettext_noop("Community staff"), True, [
         *BASE_READ, "geo.change_grid_basedata", "org.add_committeemembership", "org.change_committeemembership",
+        *REPORT, "cases.verify_case", "cases.escalate_case",
     ]),
-    "leader": (gettext_noop("Leader"), True, [*BASE_READ, "core.view_auditentry", "accounts.view_user"]),
-    "resident": (gettext_noop("Resident"), False, ["accounts.view_user"]),
-    "enterprise": (gettext_noop("Enterprise"), False, ["accounts.view_user"]),
-    "party_member": (gettext_noop("Party member / volunteer"), False, ["accounts.view_user"]),
+    "leader": (gettext_noop("Leader"), True, [
+        *BASE_READ, "core.view_auditentry", "accounts.view_user", *CASE_VIEW, "cases.supervise_case",
+    ]),
+    "resident": (gettext_noop("Resident"), False, ["accounts.view_user", *REPORT, "cases.rate_case"]),
+    "enterprise": (gettext_noop("Enterprise"), False, ["accounts.view_user", *REPORT, "cases.rate_case"]),
+    "party_member": (gettext_noop("Party member / volunteer"), False, ["accounts.view_user", *REPORT, "cases.rate_case"]),
 }

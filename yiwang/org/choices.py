@@ -48,7 +48,7 @@ class Urgency(models.TextChoices):
 class LimitStep(models.TextChoices):
     """The steps of the case loop that run against a time limit."""
 
-    RESPOND = "respond", _("respond")  # 响应: the unit signs for the case / someone is on site
+    RESPOND = "respond", _("respond")  # 响应: the platform answers the report (accepts, rejects or merges it)
     HANDLE = "handle", _("handle")  # 处置: the unit reports it handled
     VERIFY = "verify", _("verify")  # 核查: the grid worker checks the result on site
 
