@@ -54,7 +54,6 @@ class CaseFilters:
     reported_from: dt.datetime | None = None
     reported_to: dt.datetime | None = None
     number: str | None = None
-    mine: bool = False  # cases the actor must act on next (their unit's, their level's)
 
 
 def case_list_for(*, actor, filters: CaseFilters | None = None, now: dt.datetime | None = None) -> QuerySet:

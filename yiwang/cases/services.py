@@ -41,7 +41,7 @@ from yiwang.geo.selectors import grid_locate
 from yiwang.notifications.services import notify
 from yiwang.org.choices import LimitStep, Urgency
 from yiwang.org.models import Category, Unit
-from yiwang.org.selectors import responsible_unit_for
+from yiwang.org.selectors import ancestor_paths, responsible_unit_for
 from yiwang.workcal.choices import LimitUnit
 
 
@@ -129,11 +129,6 @@ def _transition(verb: str, *, actor, case: Case | int, now: dt.datetime | None, 
 
 # --- people to tell ------------------------------------------------------------------------------------------
 
-def _ancestors(path: str) -> list[str]:
-    parts = path.strip("/").split("/")
-    return ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-
-
 def people_holding(codename: str, *, path: str | None = None, unit: Unit | int | None = None,
                    today: dt.date | None = None):
     """Active users holding `cases.<codename>` today in a region/grid over `path`, or in `unit`."""
@@ -147,7 +142,7 @@ def people_holding(codename: str, *, path: str | None = None, unit: Unit | int |
     if unit is not None:
         assignments = assignments.filter(unit=unit)
     else:
-        assignments = assignments.filter(unit__isnull=True, scope_path__in=_ancestors(path or ""))
+        assignments = assignments.filter(unit__isnull=True, scope_path__in=ancestor_paths(path or ""))
     return User.objects.filter(is_active=True, pk__in=assignments.values("user"))
 
 
