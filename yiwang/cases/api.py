@@ -3,12 +3,15 @@ verb (`/api/v1/cases/{id}/{verb}/`). Each door parses input and calls one servic
 
 from __future__ import annotations
 
+import json
+
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from yiwang.cases import services
@@ -25,6 +28,7 @@ from yiwang.cases.selectors import (
 )
 from yiwang.core import clock
 from yiwang.core.errors import NotFound, invalid
+from yiwang.core.idempotency import fingerprint, idempotent
 from yiwang.geo.models import Region
 from yiwang.org.choices import Urgency
 from yiwang.org.models import Unit
@@ -306,8 +310,19 @@ class CaseViewSet(viewsets.ViewSet):
         data = CaseSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
 
-    @extend_schema(request=ReportInput, responses={201: ReportedSerializer})
+    @extend_schema(request=ReportInput, responses={201: ReportedSerializer}, parameters=[OpenApiParameter(
+        "Idempotency-Key", str, OpenApiParameter.HEADER,
+        description="Send the same key when retrying: the first answer comes back, no second case.")])
     def create(self, request):
+        status, body, replayed = idempotent(
+            owner=f"user:{request.user.pk}", scope="cases.create", key=request.headers.get("Idempotency-Key"),
+            request_hash=fingerprint(request.data, request.FILES), produce=lambda: self._report(request))
+        response = Response(body, status=status)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+    def _report(self, request) -> tuple[int, dict]:
         data = self._input(ReportInput)
         region = None
         if data.get("region"):
@@ -329,7 +344,8 @@ class CaseViewSet(viewsets.ViewSet):
             is_anonymous=data["is_anonymous"], external_ref=data["external_ref"],
             attachments=_uploads(data["attachments"]),
         )
-        return self._out(case, status=201, serializer_class=ReportedSerializer)
+        body = ReportedSerializer(case_get_for(actor=request.user, pk=case.pk), context={"request": request}).data
+        return 201, json.loads(JSONRenderer().render(body))
 
     @extend_schema(responses=CaseSerializer)
     def retrieve(self, request, pk=None):

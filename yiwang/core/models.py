@@ -58,3 +58,24 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a request carrying an `Idempotency-Key`: a retry with the same key gets the same
+    answer instead of creating a second case. Written in the transaction of the change it answers for."""
+
+    owner = models.CharField(_("owner"), max_length=64)  # "user:12", "open311:3"
+    scope = models.CharField(_("endpoint"), max_length=64)
+    key = models.CharField(_("key"), max_length=128)
+    request_hash = models.CharField(_("request fingerprint"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status"))
+    response = models.JSONField(_("response"))
+    created_at = models.DateTimeField(_("time"), db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [models.UniqueConstraint(fields=["owner", "scope", "key"], name="idempotency_key_unique")]
+
+    def __str__(self):
+        return f"{self.owner} {self.scope} {self.key}"

@@ -1,0 +1,86 @@
+"""No duplicate from a retried request. A client that may retry (a phone on a weak signal, a department
+system, an Open311 app) sends an `Idempotency-Key`; the first request's answer is stored in the same transaction
+as the change it made, and a retry with the same key gets that answer back without doing anything again.
+
+Two copies racing: the second one's insert of the same key waits on the first transaction (PostgreSQL's
+unique index; SQLite serialises writers) and, once the first has committed, finds its answer. A request that
+failed stored nothing, so its retry is tried afresh. The same key with a different request is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+
+from yiwang.core import clock
+from yiwang.core.errors import DomainError, invalid
+from yiwang.core.models import IdempotencyKey
+
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,128}$")
+KEEP = dt.timedelta(days=7)
+
+
+class KeyReused(DomainError):
+    code = "idempotency_key_reused"
+    status = 422
+    default_message = _("This Idempotency-Key was already used for a different request.")
+
+
+def fingerprint(data, files: dict | None = None) -> str:
+    """A stable hash of a request's fields and the contents of its files."""
+    digest = hashlib.sha256()
+    fields = {key: data.getlist(key) if hasattr(data, "getlist") else data[key] for key in sorted(data)}
+    digest.update(json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False).encode())
+    for name in sorted(files or {}):
+        for upload in (files.getlist(name) if hasattr(files, "getlist") else [files[name]]):
+            upload.seek(0)
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+    return digest.hexdigest()
+
+
+def idempotent(*, owner: str, scope: str, key: str | None, request_hash: str,
+               produce: Callable[[], tuple[int, dict]]) -> tuple[int, dict, bool]:
+    """(status, body, replayed): `produce()` runs at most once per (owner, scope, key) — its answer and the
+    change it makes commit together."""
+    if not key:
+        status, body = produce()
+        return status, body, False
+    if not KEY_PATTERN.match(key):
+        raise invalid(_("An Idempotency-Key is 1 to 128 printable ASCII characters."), "idempotency_key_invalid")
+    with transaction.atomic():
+        found = _stored(owner, scope, key)
+        if found is None:
+            status, body = produce()
+            try:
+                with transaction.atomic():
+                    IdempotencyKey.objects.create(owner=owner, scope=scope, key=key, request_hash=request_hash,
+                                                  status_code=status, response=body, created_at=clock.now())
+                return status, body, False
+            except IntegrityError:
+                # A copy of this request committed first; this one's work is rolled back with the error below
+                # unless its answer is the same request's.
+                found = _stored(owner, scope, key)
+                if found is None:
+                    raise
+                transaction.set_rollback(True)
+        if found.request_hash != request_hash:
+            raise KeyReused()
+        return found.status_code, found.response, True
+
+
+def _stored(owner: str, scope: str, key: str) -> IdempotencyKey | None:
+    return IdempotencyKey.objects.filter(owner=owner, scope=scope, key=key).first()
+
+
+def idempotency_keys_purge(*, now: dt.datetime | None = None) -> int:
+    """Forget keys older than a week (a retry comes within minutes or hours)."""
+    deleted, _rows = IdempotencyKey.objects.filter(created_at__lt=(now or clock.now()) - KEEP).delete()
+    return deleted
