@@ -65,10 +65,12 @@ class CaseSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def _full_contact(self, case) -> bool:
-        cache = self.context.setdefault("_contact", {})
-        if case.pk not in cache:
-            cache[case.pk] = may_see_contact(self.context["request"].user, case)
-        return cache[case.pk]
+        """The reporter sees their own contact data; staff who call reporters back see it on one case's page
+        (`reveal_contact`, journaled by the view); lists and everyone else get it masked."""
+        user = self.context["request"].user
+        if case.reporter_id and case.reporter_id == user.pk:
+            return True
+        return self.context.get("reveal_contact") == case.pk
 
     def get_parent_number(self, case) -> str | None:
         return case.parent.number if case.parent_id else None
@@ -349,7 +351,13 @@ class CaseViewSet(viewsets.ViewSet):
 
     @extend_schema(responses=CaseSerializer)
     def retrieve(self, request, pk=None):
-        return Response(CaseSerializer(case_get_for(actor=request.user, pk=pk), context={"request": request}).data)
+        case = case_get_for(actor=request.user, pk=pk)
+        context = {"request": request}
+        if case.reporter_id != request.user.pk and (case.reporter_name or case.reporter_phone) \
+                and may_see_contact(request.user, case):
+            services.case_contact_read(actor=request.user, case=case)
+            context["reveal_contact"] = case.pk
+        return Response(CaseSerializer(case, context=context).data)
 
     @extend_schema(responses=TimelineSerializer(many=True))
     @action(detail=True, methods=["get"])

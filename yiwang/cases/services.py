@@ -778,6 +778,14 @@ def case_supervise(*, actor, case, action: str, note: str = "", due_at: dt.datet
     return holder["row"]
 
 
+# --- privacy -----------------------------------------------------------------------------------------------
+
+def case_contact_read(*, actor, case: Case) -> None:
+    """Showing a reporter's full name and phone to a member of staff is itself journaled: who looked, when."""
+    with transaction.atomic():
+        audit_write(actor=actor, action="case.contact_read", obj=case, scope_path=case.region_path)
+
+
 # --- the deadline sweep ------------------------------------------------------------------------------------
 
 @dataclass

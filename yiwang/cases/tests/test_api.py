@@ -53,6 +53,12 @@ def test_walk_from_report_to_rating(cast, settings, tmp_path):
     # the desk sees full contact data, a leader masked
     assert acceptor.get(f"/api/v1/cases/{case_id}/").json()["reporter_phone"] == "13900000000"
     assert leader.get(f"/api/v1/cases/{case_id}/").json()["reporter_phone"] == "139****0000"
+    from yiwang.core.models import AuditEntry
+
+    reads = AuditEntry.objects.filter(action="case.contact_read", object_id=str(case_id))
+    assert list(reads.values_list("actor_name", flat=True)) == ["acceptor_a"]  # reading it is journaled
+    listed = acceptor.get("/api/v1/cases/").json()["results"]
+    assert {c["reporter_phone"] for c in listed} == {"139****0000"}  # lists stay masked
     filed = step(lead, "file", {"urgency": "orange"})
     assert filed["status"] == "filed" and filed["routing"]["suggested_unit"] == cast.world.unit_a.pk
     assert step(dispatcher, "dispatch", {"unit": cast.world.unit_a.pk})["lead_unit_name"] == "甲区城管局"
