@@ -23,6 +23,7 @@ from yiwang.cases.selectors import (
     case_get_for,
     case_list_for,
     case_timeline,
+    is_staff,
     light_of,
     may_see_contact,
 )
@@ -112,7 +113,8 @@ class ReportedSerializer(CaseSerializer):
 def _duplicates(actor, case) -> list[dict]:
     found = case_duplicates_for(actor=actor, category=case.category, lat=case.lat, lon=case.lon,
                                 at=case.reported_at, exclude=case.pk)
-    return [{"id": c.pk, "number": c.number, "status": c.status, "description": c.description,
+    staff = is_staff(actor)  # the public sees where and when, not what someone else wrote
+    return [{"id": c.pk, "number": c.number, "status": c.status, "description": c.description if staff else "",
              "reported_at": c.reported_at, "distance_m": round(d, 1)} for c, d in found]
 
 
@@ -346,7 +348,8 @@ class CaseViewSet(viewsets.ViewSet):
             is_anonymous=data["is_anonymous"], external_ref=data["external_ref"],
             attachments=_uploads(data["attachments"]),
         )
-        body = ReportedSerializer(case_get_for(actor=request.user, pk=case.pk), context={"request": request}).data
+        # The new case in hand carries its grid, places and category already: no re-read needed.
+        body = ReportedSerializer(case, context={"request": request}).data
         return 201, json.loads(JSONRenderer().render(body))
 
     @extend_schema(responses=CaseSerializer)

@@ -27,14 +27,21 @@ def open_deadline(case: Case) -> CaseDeadline | None:
     return CaseDeadline.objects.filter(case=case, ended_at__isnull=True).first()
 
 
-def start(case: Case, step: str, now: dt.datetime, *, due: dt.datetime | None = None) -> CaseDeadline:
+def begin(case: Case, step: str, now: dt.datetime) -> CaseDeadline:
+    """The step's clock, unsaved, already shown on the case (for a case not saved yet)."""
+    amount, unit = limit_for(case, step)
+    due = wc.add(now, amount, unit)
+    row = CaseDeadline(case=case, step=step, amount=amount, unit=unit, started_at=now, due_at=due,
+                       warn_at=_warn(now, due, unit))
+    _show(case, row)
+    return row
+
+
+def start(case: Case, step: str, now: dt.datetime) -> CaseDeadline:
     """Start the step's clock (ending any running one) and show it on the case."""
     end(case, now)
-    amount, unit = limit_for(case, step)
-    due = due or wc.add(now, amount, unit)
-    row = CaseDeadline.objects.create(case=case, step=step, amount=amount, unit=unit, started_at=now,
-                                      due_at=due, warn_at=_warn(now, due, unit))
-    _show(case, row)
+    row = begin(case, step, now)
+    row.save(force_insert=True)
     return row
 
 

@@ -101,6 +101,16 @@ def may_see_contact(actor, case: Case) -> bool:
         Case.objects.filter(pk=case.pk), actor=actor, action="cases.view_contact_case").exists()
 
 
+def is_staff(actor) -> bool:
+    """Whether the actor works cases (any case permission beyond reporting and rating their own)."""
+    if actor is None or getattr(actor, "is_superuser", False):
+        return True
+    from yiwang.accounts.policies import OWN, grants_for
+
+    return any(g.kind != OWN for name, grants in grants_for(actor).items() if name == "cases.view_case"
+               for g in grants)
+
+
 def _distance_m(lat1, lon1, lat2, lon2) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
@@ -112,20 +122,21 @@ def case_duplicates_for(*, actor, category, lat: float | None, lon: float | None
                         exclude: int | None = None, radius_m: float | None = None,
                         days: float | None = None) -> list[tuple[Case, float]]:
     """Open cases of the same subcategory within `radius_m` metres and `days` days before `at`, nearest first —
-    the cases a new report is probably a duplicate of."""
+    the cases a new report is probably a duplicate of. Staff see those in their scope; a resident (who may
+    join an open case instead of reporting it again) is offered every open case nearby, and the API shows them
+    only its public fields."""
     if category is None or lat is None or lon is None:
         return []
     radius_m = settings.YIWANG_DUPLICATE_RADIUS_M if radius_m is None else radius_m
     days = settings.YIWANG_DUPLICATE_DAYS if days is None else days
     dlat = radius_m / 111_320.0
     dlon = radius_m / (111_320.0 * max(0.01, math.cos(math.radians(lat))))
+    visible = Case.objects.all() if not is_staff(actor) else restrict(Case.objects.all(), actor=actor, action="view")
     candidates = (
-        restrict(Case.objects.all(), actor=actor, action="view")
-        .filter(category__code=category.code, lat__range=(lat - dlat, lat + dlat),
-                lon__range=(lon - dlon, lon + dlon), reported_at__gte=at - dt.timedelta(days=days),
-                reported_at__lte=at, parent__isnull=True)
+        visible.filter(category__code=category.code, lat__range=(lat - dlat, lat + dlat),
+                       lon__range=(lon - dlon, lon + dlon), reported_at__gte=at - dt.timedelta(days=days),
+                       reported_at__lte=at, parent__isnull=True)
         .exclude(status__in=[*FINAL, Status.CLOSED])
-        .select_related("category", "grid")
     )
     if exclude:
         candidates = candidates.exclude(pk=exclude)

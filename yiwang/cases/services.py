@@ -13,8 +13,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -221,18 +221,23 @@ def _store(case: Case, checked, *, action: str, actor, now: dt.datetime, public:
 # --- numbers, places, categories ----------------------------------------------------------------------------
 
 def _next_number(now: dt.datetime) -> str:
-    """XL20261121-000123: the prefix, the day, the day's running number."""
+    """XL20261121-000123: the prefix, the day, the day's running number. One UPDATE … RETURNING takes the
+    number; its row lock is the only thing concurrent reports wait on."""
     day = timezone.localdate(now)
+    table = connection.ops.quote_name(CaseNumberCounter._meta.db_table)
     for _attempt in range(3):
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET last = last + 1 WHERE day = %s RETURNING last",
+                           [connection.ops.adapt_datefield_value(day)])
+            row = cursor.fetchone()
+        if row is not None:
+            return f"{settings.YIWANG_CASE_PREFIX}{day:%Y%m%d}-{row[0]:06d}"
         try:
-            with transaction.atomic():
-                counter, _created = CaseNumberCounter.objects.select_for_update().get_or_create(day=day)
-                break
-        except IntegrityError:  # another transaction created the day's row first
-            continue
-    CaseNumberCounter.objects.filter(pk=counter.pk).update(last=F("last") + 1)
-    counter.refresh_from_db(fields=["last"])
-    return f"{settings.YIWANG_CASE_PREFIX}{day:%Y%m%d}-{counter.last:06d}"
+            with transaction.atomic():  # the day's first report makes the day's row
+                CaseNumberCounter.objects.create(day=day, last=0)
+        except IntegrityError:  # another transaction made it first
+            pass
+    raise RuntimeError("could not take a case number")
 
 
 def _place(*, lat, lon, region: Region | None) -> tuple[Grid | None, Region, str]:
@@ -344,10 +349,11 @@ def case_report(*, actor, description: str, channel: str, lat=None, lon=None, ad
             reporter=reporter, reporter_name=reporter_name.strip(), reporter_phone=reporter_phone.strip(),
             is_anonymous=is_anonymous, reported_at=now,
         )
-        case.save(force_insert=True)
-        deadlines.start(case, LimitStep.RESPOND, now)
+        clock_row = deadlines.begin(case, LimitStep.RESPOND, now)
         case.respond_due_at = case.due_at
-        case.save()
+        case.save(force_insert=True)
+        clock_row.case = case
+        clock_row.save(force_insert=True)
         files = _store(case, checked, action="report", actor=actor, now=now)
         _journal(actor=actor, case=case, action="case.report", before=None, details={
             "number": case.number, "channel": channel, "description": description, "address": case.address,

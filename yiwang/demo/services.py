@@ -258,6 +258,22 @@ def demo_city_build(*, seed: int = 2022) -> DemoReport:
         home = {"region": target, "grid": demo_community, "unit": demo_unit.region}.get(kind, demo_community)
         demo_users[username] = person(username, region=home, unit=demo_unit if kind == "unit" else None,
                                       real_name=real_name, usable=True)
+    # The desks and units that work the cases (yiwang.demo.history acts through them): an acceptor (受理), a
+    # shift leader (值班长) and a dispatcher (派遣) at every street, district and the city, a leader (督办) at
+    # every district, the 12345 hotline seats at the city, and one member of staff in every unit the matrix or
+    # a dispatcher can send a case to.
+    desks: list[tuple[User, str, str, object]] = []
+    for region in [*by_level[RegionLevel.STREET], *by_level[RegionLevel.DISTRICT], city_region]:
+        for prefix, role_code in (("sl", "acceptor"), ("zb", "shift_lead"), ("pq", "dispatcher")):
+            desks.append((person(f"{prefix}{region.code}", region=region), role_code, "region", region))
+    for region in by_level[RegionLevel.DISTRICT]:
+        desks.append((person(f"ld{region.code}", region=region), "leader", "region", region))
+    for n in range(1, 4):
+        desks.append((person(f"rx12345-{n}", region=city_region), "acceptor", "region", city_region))
+    handling = [*city_depts.values(), *utilities.values(), *street_offices.values(),
+                *(u for depts in district_depts.values() for u in depts.values())]
+    for u in handling:
+        desks.append((person(f"cb-{u.code}", region=u.region, unit=u), "unit_staff", "unit", u))
     for user in people:
         user.is_staff = not user.username.startswith(("resident", "enterprise", "partymember"))
     bulk_create_journaled(actor=None, objs=people, action="user.seed", reason=reason, path_attr="region_path",
@@ -304,6 +320,8 @@ def demo_city_build(*, seed: int = 2022) -> DemoReport:
     for username, _real_name, role_code, scope in DEMO_ACCOUNTS:
         kind, target = scopes[scope]
         assign(demo_users[username], role_code, kind, target)
+    for user, role_code, kind, target in desks:
+        assign(user, role_code, kind, target)
     bulk_create_journaled(actor=None, objs=assignments, action="role.seed", reason=reason, path_attr="scope_path",
                           batch_size=1000)
     return DemoReport(regions=len(regions), grids=len(grids), units=len(units), users=len(people))

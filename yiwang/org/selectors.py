@@ -40,12 +40,23 @@ def catalogue_list_for(*, actor, status: str | None = None) -> QuerySet:
 def catalogue_for(*, path: str = "") -> Catalogue | None:
     """The catalogue that applies at a place with region path `path`: the active catalogue of the deepest
     region on the path that has one, else the national active one ("" asks for the national one). None only
-    before any catalogue was activated."""
-    paths = ancestor_paths(path)
-    candidates = (Catalogue.objects.select_related("region")
-                  .filter(status=CatalogueStatus.ACTIVE)
-                  .filter(Q(region__isnull=True) | Q(region__path__in=paths)))
-    return max(candidates, key=lambda c: len(c.region.path) if c.region_id else 0, default=None)
+    before any catalogue was activated. One small query (the active catalogues' ids and revisions); the
+    catalogue objects of a revision are kept per process, since an active catalogue never changes."""
+    paths = set(ancestor_paths(path))
+    best, depth = None, -1
+    for pk, revision, region_path in Catalogue.objects.filter(status=CatalogueStatus.ACTIVE).values_list(
+            "pk", "revision", "region__path"):
+        if region_path is None or region_path in paths:
+            here = len(region_path or "")
+            if here > depth:
+                best, depth = (pk, revision), here
+    if best is None:
+        return None
+    catalogue = _FROZEN_CATALOGUES.get(best[1])
+    if catalogue is None:
+        catalogue = Catalogue.objects.select_related("region").get(pk=best[0])
+        _remember(_FROZEN_CATALOGUES, best[1], catalogue)
+    return catalogue
 
 
 def category_list_for(*, actor, catalogue: Catalogue | None) -> QuerySet:
@@ -63,10 +74,29 @@ def category_by_code(*, path: str, code: str) -> Category | None:
     catalogue = catalogue_for(path=path)
     if catalogue is None or not code:
         return None
-    category = Category.objects.select_related("parent").filter(catalogue=catalogue, code=code).first()
+    if catalogue.status == CatalogueStatus.DRAFT:  # (never, as catalogue_for answers active ones)
+        category = Category.objects.select_related("parent").filter(catalogue=catalogue, code=code).first()
+    else:
+        by_code = _FROZEN_CATEGORIES.get(catalogue.revision)
+        if by_code is None:
+            by_code = {c.code: c for c in Category.objects.select_related("parent").filter(catalogue=catalogue)}
+            _remember(_FROZEN_CATEGORIES, catalogue.revision, by_code)
+        category = by_code.get(code)
     if category is not None:
         category.catalogue = catalogue
     return category
+
+
+# Catalogues that can no longer change (active or retired) and their categories, kept per process by the
+# catalogue's revision (a random key each version gets; a rolled-back version's never comes back).
+_FROZEN_CATALOGUES: dict = {}
+_FROZEN_CATEGORIES: dict = {}
+
+
+def _remember(cache: dict, key, value) -> None:
+    if len(cache) >= _FROZEN_MAX:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
 
 
 # Time limits of catalogues that can no longer change (active or retired), by the catalogue's revision:

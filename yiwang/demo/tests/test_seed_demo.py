@@ -1,9 +1,11 @@
-"""`manage.py seed_demo` builds the Panjin-shaped city with working demo accounts in the right scopes."""
+"""`manage.py seed_demo` builds the Panjin-shaped city with working demo accounts in the right scopes (the
+package's `demo` fixture runs it once)."""
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from yiwang.accounts.models import User
+from yiwang.cases.models import Case
 from yiwang.demo.services import DEMO_PASSWORD
 from yiwang.geo.models import Grid, GridStaff, Region
 from yiwang.geo.selectors import grid_locate
@@ -11,8 +13,8 @@ from yiwang.org.models import CommitteeMembership, ResponsibilityRule, Unit
 
 
 @pytest.mark.django_db
-def test_demo_city(api, settings):
-    call_command("seed_demo")
+def test_demo_city(demo, api, settings):
+    assert "4642" in demo.city_output
     levels = {level: Region.objects.filter(level=level).count() for level in ("city", "district", "street",
                                                                               "community")}
     assert levels == {"city": 1, "district": 4, "street": 48, "community": 538}
@@ -55,6 +57,9 @@ def test_demo_city(api, settings):
         point = shape(grid.boundary).representative_point()
         assert grid_locate(lat=point.y, lon=point.x).grid.code == grid.code
 
-    # Idempotent: running again refuses to double the city, --if-missing is a no-op.
+    # Idempotent: running again refuses to double the city, --if-missing is a no-op once there are cases.
+    with pytest.raises(CommandError):
+        call_command("seed_demo")
+    cases = Case.objects.count()
     call_command("seed_demo", "--if-missing")
-    assert Grid.objects.count() == 4642
+    assert Grid.objects.count() == 4642 and Case.objects.count() == cases

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import translation
 
 from yiwang.core.errors import NotFound, PermissionRefused, ValidationFailed
 from yiwang.core.models import AuditEntry
@@ -151,7 +152,9 @@ def test_the_command_loads_a_draft_for_a_region_and_reports_bad_rows(world, tmp_
     assert draft.status == CatalogueStatus.DRAFT and draft.categories.count() == 106
     bad = tmp_path / "bad.csv"
     bad.write_text(HEADER + "E01,,event,,,,,\n", encoding="utf-8")
-    with pytest.raises(CommandError, match="row 2"):
+    with pytest.raises(CommandError, match="第 2 行"), translation.override("zh-hans"):
+        call_command("load_categories", str(bad))
+    with pytest.raises(CommandError, match="row 2"), translation.override("en"):
         call_command("load_categories", str(bad))
 
 
