@@ -244,6 +244,31 @@ YIWANG_BREACH_POLICY = dict(
 # How often (seconds) the task queue runs the deadline sweep.
 YIWANG_SWEEP_SECONDS = int(os.environ.get("YIWANG_SWEEP_SECONDS", "60"))
 
+# --- Notifications and webhooks (yiwang/notifications; README "Notifications and webhooks") -----------------
+# Outbound channels besides the in-app inbox that may be used at all (each person can switch theirs off).
+YIWANG_NOTIFY_CHANNELS = env_list("YIWANG_NOTIFY_CHANNELS", "sms,email")
+# Seconds to wait after the 1st, 2nd … failed attempt; after the last wait's attempt fails, it has failed.
+YIWANG_DELIVERY_BACKOFF = [int(s) for s in env_list("YIWANG_DELIVERY_BACKOFF", "60,300,1800,7200,43200")]
+# Changes recorded with a time older than this (seconds) — imports of old cases, the demo's history — send
+# nothing outward. 0: no limit.
+YIWANG_OUTBOUND_MAX_AGE = int(os.environ.get("YIWANG_OUTBOUND_MAX_AGE", "3600"))
+YIWANG_MESSAGE_SIGNATURE = os.environ.get("YIWANG_MESSAGE_SIGNATURE", "【一网】")  # SMS signature, e-mail subject
+YIWANG_SMS_BACKEND = os.environ.get("YIWANG_SMS_BACKEND", "yiwang.notifications.sms.ConsoleBackend")
+YIWANG_SMS_URL = os.environ.get("YIWANG_SMS_URL", "")  # for yiwang.notifications.sms.HttpGatewayBackend
+YIWANG_SMS_TOKEN = os.environ.get("YIWANG_SMS_TOKEN", "")
+YIWANG_SMS_TIMEOUT = float(os.environ.get("YIWANG_SMS_TIMEOUT", "10"))
+YIWANG_SMS_MAX_CHARS = int(os.environ.get("YIWANG_SMS_MAX_CHARS", "140"))
+YIWANG_WEBHOOK_TIMEOUT = float(os.environ.get("YIWANG_WEBHOOK_TIMEOUT", "10"))
+EMAIL_BACKEND = os.environ.get("YIWANG_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("YIWANG_EMAIL_FROM", "yiwang@localhost")
+EMAIL_HOST = os.environ.get("YIWANG_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("YIWANG_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("YIWANG_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("YIWANG_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("YIWANG_EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("YIWANG_EMAIL_USE_SSL")
+EMAIL_TIMEOUT = 10
+
 # --- Security ---------------------------------------------------------------------------------------------
 SECURE = env_bool("YIWANG_SECURE")
 SESSION_COOKIE_SECURE = SECURE

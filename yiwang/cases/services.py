@@ -38,7 +38,7 @@ from yiwang.core.errors import DomainError, NotFound, OutOfScope, PermissionRefu
 from yiwang.core.services import audit_write, snapshot
 from yiwang.geo.models import Grid, Region
 from yiwang.geo.selectors import grid_locate
-from yiwang.notifications.services import notify
+from yiwang.notifications.services import case_event_publish, notify
 from yiwang.org.choices import LimitStep, Urgency
 from yiwang.org.models import Category, Unit
 from yiwang.org.selectors import ancestor_paths, responsible_unit_for
@@ -102,6 +102,7 @@ def _journal(*, actor, case: Case, action: str, before: dict | None, details: di
     after = {**snapshot(case, TRACKED), **(details or {})}
     audit_write(actor=actor, action=action, obj=case, before=before, after=after, reason=reason,
                 scope_path=case.region_path)
+    case_event_publish(case=case, action=action)  # webhooks, sent after commit
 
 
 def _transition(verb: str, *, actor, case: Case | int, now: dt.datetime | None, reason: str = "",

@@ -7,7 +7,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from yiwang.notifications.models import Notification
-from yiwang.notifications.services import notification_mark_read
+from yiwang.notifications.selectors import notification_preferences_for
+from yiwang.notifications.services import notification_mark_read, notification_preferences_set
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -26,6 +27,13 @@ class MarkReadInput(serializers.Serializer):
 
 class MarkedSerializer(serializers.Serializer):
     marked = serializers.IntegerField()
+
+
+class ChannelsSerializer(serializers.Serializer):
+    sms = serializers.BooleanField(required=False, help_text="Notifications also by SMS (to my phone).")
+    email = serializers.BooleanField(required=False, help_text="Notifications also by e-mail.")
+    has_phone = serializers.BooleanField(read_only=True, help_text="Whether I have a phone number to send to.")
+    has_email = serializers.BooleanField(read_only=True, help_text="Whether I have an e-mail address to send to.")
 
 
 class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
@@ -48,3 +56,14 @@ class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         count = notification_mark_read(actor=request.user, notification_ids=data.validated_data.get("ids"))
         return Response({"marked": count})
+
+    @extend_schema(methods=["GET"], responses=ChannelsSerializer)
+    @extend_schema(methods=["PATCH"], request=ChannelsSerializer, responses=ChannelsSerializer)
+    @action(detail=False, methods=["get", "patch"], url_path="channels")
+    def channels(self, request):
+        """My outbound channels besides the inbox: SMS and e-mail, each on unless I switch it off."""
+        if request.method == "PATCH":
+            data = ChannelsSerializer(data=request.data, partial=True)
+            data.is_valid(raise_exception=True)
+            notification_preferences_set(actor=request.user, **data.validated_data)
+        return Response(ChannelsSerializer(notification_preferences_for(user=request.user)).data)
