@@ -11,11 +11,11 @@ ADMIN = [
     for app, model in [("geo", "region"), ("geo", "grid"), ("geo", "gridstaff"), ("org", "unit"),
                        ("org", "catalogue"), ("org", "category"), ("org", "categorytimelimit"),
                        ("org", "responsibilityrule"), ("org", "committeemembership"),
-                       ("accounts", "user"), ("accounts", "roleassignment"), ("workcal", "workdayoverride"),
-                       ("notifications", "webhooksubscription")]
+                       ("accounts", "user"), ("accounts", "roleassignment"), ("workcal", "workdayoverride")]
     for action in ("view", "add", "change", "delete")
 ] + ["geo.change_grid_basedata", "accounts.view_role", "accounts.add_role", "accounts.change_role",
-     "core.view_auditentry", "notifications.view_delivery", "notifications.change_delivery"]
+     "core.view_auditentry", "notifications.view_webhooksubscription", "notifications.add_webhooksubscription",
+     "notifications.change_webhooksubscription", "notifications.view_delivery", "notifications.change_delivery"]
 
 CASE_VIEW = ["cases.view_case"]
 # An administrator may give any default role in their area, and nobody can give what they do not hold, so the

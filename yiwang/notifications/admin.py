@@ -8,7 +8,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.core.admin_base import ScopedAdmin
-from yiwang.core.errors import DomainError
+from yiwang.core.errors import DomainError, ValidationFailed
 from yiwang.notifications import policies, services
 from yiwang.notifications.choices import DeliveryStatus
 from yiwang.notifications.models import Delivery, DeliveryAttempt, WebhookSubscription
@@ -62,8 +62,11 @@ class WebhookSubscriptionAdmin(ScopedAdmin):
     def update(self, request, obj, form, changes):
         return services.webhook_subscription_update(actor=request.user, subscription=obj, **changes)
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # switched off, never deleted: the delivery log keeps pointing at it
+
     def remove(self, request, obj):
-        services.webhook_subscription_delete(actor=request.user, subscription=obj)
+        raise ValidationFailed(_("Subscriptions are switched off, not deleted."), code="read_only")
 
 
 class AttemptInline(admin.TabularInline):

@@ -147,7 +147,7 @@ def case_event_publish(*, case, action: str, entry=None) -> list[Delivery]:
     occurred = entry.created_at if entry is not None else clock.now()
     if not _fresh(occurred):
         return []
-    subscriptions = [s for s in WebhookSubscription.objects.filter(is_active=True) if s.wants(action, case.region_path)]
+    subscriptions = [s for s in _active_subscriptions() if s.wants(action, case.region_path)]
     if not subscriptions:
         return []
     body = webhooks.case_payload(case=case, event=action, occurred_at=occurred)
@@ -159,6 +159,34 @@ def case_event_publish(*, case, action: str, entry=None) -> list[Delivery]:
     ])
     _send_after_commit(rows)
     return rows
+
+
+# Every case change asks which subscriptions want it, so each process keeps the active ones for a few seconds
+# (YIWANG_WEBHOOK_RECHECK_SECONDS) instead of asking the database on every report: a change to a subscription
+# reaches the other processes that much later (this one at once). That is safe because subscriptions are
+# never deleted, only switched off, and a delivery reads its subscription's current address, secret and
+# switch when it is sent.
+_cache: tuple[float, list] = (float("-inf"), [])
+
+
+def _active_subscriptions() -> list[WebhookSubscription]:
+    global _cache
+    loaded_at, rows = _cache
+    if time.monotonic() - loaded_at > settings.YIWANG_WEBHOOK_RECHECK_SECONDS:
+        rows = list(WebhookSubscription.objects.filter(is_active=True).only("id", "events", "region_path",
+                                                                             "is_active"))
+        _cache = (time.monotonic(), rows)
+    return rows
+
+
+def forget_subscriptions() -> None:
+    global _cache
+    _cache = (float("-inf"), [])
+
+
+def _subscriptions_changed() -> None:
+    forget_subscriptions()
+    transaction.on_commit(forget_subscriptions)
 
 
 def _send_after_commit(deliveries: list[Delivery]) -> None:
@@ -422,6 +450,7 @@ def webhook_subscription_create(*, actor, name: str, url: str, region, events, s
     ensure_in_scope(subscription, actor=actor, action="add")
     audit_write(actor=actor, action="webhook_subscription.create", obj=subscription,
                 after=_journaled(subscription), reason=reason, scope_path=subscription.region_path)
+    _subscriptions_changed()
     return subscription
 
 
@@ -429,7 +458,8 @@ def webhook_subscription_create(*, actor, name: str, url: str, region, events, s
 def webhook_subscription_update(*, actor, subscription: WebhookSubscription, reason: str = "",
                                 **changes) -> WebhookSubscription:
     """Change a subscription; an emptied secret is replaced by a new random one. Deliveries still waiting
-    go to the new address with the new secret."""
+    go to the new address with the new secret; a subscription switched off sends nothing more (its waiting
+    deliveries fail). Subscriptions are switched off, never deleted: their delivery log stays whole."""
     check_editable(changes, SUBSCRIPTION_EDITABLE)
     subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
     require(subscription, actor=actor, action="change")
@@ -451,13 +481,5 @@ def webhook_subscription_update(*, actor, subscription: WebhookSubscription, rea
         before["secret"], after["secret"] = "previous", "replaced"
     audit_write(actor=actor, action="webhook_subscription.update", obj=subscription, before=before, after=after,
                 reason=reason, scope_path=subscription.region_path)
+    _subscriptions_changed()
     return subscription
-
-
-@transaction.atomic
-def webhook_subscription_delete(*, actor, subscription: WebhookSubscription, reason: str = "") -> None:
-    """Remove a subscription. Its delivery log stays; deliveries still waiting fail as undeliverable."""
-    require(subscription, actor=actor, action="delete")
-    audit_write(actor=actor, action="webhook_subscription.delete", obj=subscription,
-                before=_journaled(subscription), reason=reason, scope_path=subscription.region_path)
-    subscription.delete()

@@ -24,12 +24,16 @@ def _outbound(settings):
     settings.YIWANG_OUTBOUND_MAX_AGE = 0
     settings.YIWANG_NOTIFY_CHANNELS = ["sms", "email"]
     settings.YIWANG_DELIVERY_BACKOFF = [60, 300, 1800, 7200, 43200]
+    from yiwang.notifications.services import forget_subscriptions
+
     MemoryBackend.outbox.clear()
+    forget_subscriptions()
     was = HUEY.immediate
     HUEY.immediate = True
     yield
     HUEY.immediate = was
     MemoryBackend.outbox.clear()
+    forget_subscriptions()  # the rolled-back subscriptions of this test must not be offered to the next
 
 
 class Stub:

@@ -206,13 +206,16 @@ def test_pending_deliveries_survive_a_worker_restart(cast, report, stub):
     assert dead.status == DeliveryStatus.SENT and dead.attempts == 2
 
 
-def test_a_removed_subscription_fails_its_waiting_deliveries(cast, report, stub):
-    subscription = subscribe(cast.world.city, stub().url, events="case.report")
+def test_a_subscription_switched_off_sends_nothing_more(cast, report, stub):
+    server = stub()
+    subscription = subscribe(cast.world.city, server.url, events="case.report")
     report()
-    services.webhook_subscription_delete(actor=None, subscription=subscription)
+    services.webhook_subscription_update(actor=None, subscription=subscription, is_active=False)
+    report()
     tasks.deliver_due.call_local()
-    delivery = Delivery.objects.get()
-    assert delivery.status == DeliveryStatus.FAILED and "removed" in delivery.last_error
+    delivery = Delivery.objects.get()  # the second report made none
+    assert delivery.status == DeliveryStatus.FAILED and "switched off" in delivery.last_error
+    assert server.requests == []
 
 
 # --- managing subscriptions ------------------------------------------------------------------------------------
@@ -295,6 +298,8 @@ def test_the_admin_manages_subscriptions_and_shows_the_delivery_log(cast, report
     assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 2
     assert AuditEntry.objects.get(action="delivery.retry").actor == admin_a
     assert client.get("/admin/notifications/webhooksubscription/").status_code == 200
+    gone = client.post(f"/admin/notifications/webhooksubscription/{subscription.pk}/delete/", {"post": "yes"})
+    assert gone.status_code == 403 and WebhookSubscription.objects.filter(pk=subscription.pk).exists()
     outsider = Client()
     outsider.force_login(cast.dispatcher)
     assert outsider.get("/admin/notifications/webhooksubscription/").status_code == 403
