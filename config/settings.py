@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "yiwang.accounts",
     "yiwang.notifications",
     "yiwang.cases",
+    "yiwang.open311",
     "yiwang.demo",
 ]
 
@@ -243,6 +244,11 @@ YIWANG_BREACH_POLICY = dict(
 )
 # How often (seconds) the task queue runs the deadline sweep.
 YIWANG_SWEEP_SECONDS = int(os.environ.get("YIWANG_SWEEP_SECONDS", "60"))
+# Open311 (/open311/v2/): requests per API key, and per address for reads without a key ("N/min", "N/s" …);
+# the contact the discovery document names.
+YIWANG_OPEN311_RATE = os.environ.get("YIWANG_OPEN311_RATE", "600/min")
+YIWANG_OPEN311_ANON_RATE = os.environ.get("YIWANG_OPEN311_ANON_RATE", "300/min")
+YIWANG_OPEN311_CONTACT = os.environ.get("YIWANG_OPEN311_CONTACT", "")
 
 # --- Notifications and webhooks (yiwang/notifications; README "Notifications and webhooks") -----------------
 # Outbound channels besides the in-app inbox that may be used at all (each person can switch theirs off).

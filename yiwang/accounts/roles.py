@@ -24,11 +24,13 @@ CASE_ALL = ["cases.view_case", "cases.add_case", *(f"cases.{verb}_case" for verb
     "accept", "file", "dispatch", "handle", "verify", "self_handle", "rate", "reopen", "escalate",
     "request_extension", "approve_extension", "park", "void", "supervise", "view_contact"))]
 REPORT = ["cases.add_case", "cases.view_case"]
+# Issuing and switching off Open311 API keys (yiwang.open311) for client systems in the admin's area.
+OPEN311_ADMIN = ["open311.view_apiclient", "open311.add_apiclient", "open311.change_apiclient"]
 DESK = [*REPORT, "cases.accept_case", "cases.view_contact_case"]  # the acceptor's desk (受理)
 
 # code: (name — a msgid translated in the interface, staff role?, permissions)
 DEFAULT_ROLES = {
-    "admin": (gettext_noop("Administrator"), True, [*ADMIN, *CASE_ALL]),
+    "admin": (gettext_noop("Administrator"), True, [*ADMIN, *CASE_ALL, *OPEN311_ADMIN]),
     "acceptor": (gettext_noop("Acceptor"), True, [*BASE_READ, *DESK]),
     "shift_lead": (gettext_noop("Shift leader"), True, [
         *BASE_READ, *DESK, "cases.file_case", "cases.dispatch_case", "cases.reopen_case", "cases.park_case",
@@ -54,4 +56,7 @@ DEFAULT_ROLES = {
     "resident": (gettext_noop("Resident"), False, ["accounts.view_user", *REPORT, "cases.rate_case"]),
     "enterprise": (gettext_noop("Enterprise"), False, ["accounts.view_user", *REPORT, "cases.rate_case"]),
     "party_member": (gettext_noop("Party member / volunteer"), False, ["accounts.view_user", *REPORT, "cases.rate_case"]),
+    # The service user of an Open311 client system (yiwang.open311), held in the key's jurisdiction: it reports
+    # and reads the cases there, and cannot sign in.
+    "api_client": (gettext_noop("Open311 client system"), False, REPORT),
 }

@@ -334,3 +334,23 @@ def demo_accounts() -> list[tuple[str, str, str, str]]:
                                                                                    "unit")
     by_user = {a.user.username: a for a in rows}
     return [(n, by_user[n].user.real_name, str(by_user[n].role), by_user[n].scope_label) for n in names if n in by_user]
+
+
+DEMO_OPEN311_KEY = "yiwang-demo-key"  # published in the README: for the demo only
+
+
+def demo_open311_client():
+    """The demo's Open311 client system, with the key `yiwang-demo-key` for the whole demo city (issued through
+    the service, once). None before the city is built."""
+    from yiwang.open311.models import ApiClient
+    from yiwang.open311.services import api_client_issue
+
+    city = Region.objects.filter(code=CITY_CODE).first()
+    if city is None:
+        return None
+    existing = ApiClient.objects.filter(key_prefix=DEMO_OPEN311_KEY[:8]).first()
+    if existing is not None:
+        return existing
+    client, _key = api_client_issue(actor=None, name="盘锦市民通（演示）", region=city, key=DEMO_OPEN311_KEY,
+                                    contact="demo", reason="seed_demo")
+    return client

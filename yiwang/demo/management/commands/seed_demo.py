@@ -4,7 +4,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from yiwang.demo.history import HistoryImpossible, demo_history_build, history_loaded
-from yiwang.demo.services import DEMO_PASSWORD, demo_accounts, demo_city_build, demo_loaded
+from yiwang.demo.services import (
+    DEMO_OPEN311_KEY,
+    DEMO_PASSWORD,
+    demo_accounts,
+    demo_city_build,
+    demo_loaded,
+    demo_open311_client,
+)
 
 
 class Command(BaseCommand):
@@ -45,3 +52,6 @@ class Command(BaseCommand):
         self.stdout.write(_("Demo accounts (password %(pw)s):") % {"pw": DEMO_PASSWORD})
         for username, real_name, role, scope in demo_accounts():
             self.stdout.write(f"  {username:<12} {real_name:<4} {role:<10} {scope}")
+        if demo_open311_client() is not None:
+            self.stdout.write(_("Open311 API key for the whole demo city (demo only): %(key)s") % {
+                "key": DEMO_OPEN311_KEY})
