@@ -267,6 +267,8 @@ YIWANG_SMS_MAX_CHARS = int(os.environ.get("YIWANG_SMS_MAX_CHARS", "140"))
 YIWANG_WEBHOOK_TIMEOUT = float(os.environ.get("YIWANG_WEBHOOK_TIMEOUT", "10"))
 # How long (seconds) a process keeps the list of active webhook subscriptions before reading it again.
 YIWANG_WEBHOOK_RECHECK_SECONDS = float(os.environ.get("YIWANG_WEBHOOK_RECHECK_SECONDS", "5"))
+# Whether webhooks may go to this machine (loopback) or link-local addresses: off but for development.
+YIWANG_WEBHOOK_ALLOW_LOCAL = env_bool("YIWANG_WEBHOOK_ALLOW_LOCAL")
 EMAIL_BACKEND = os.environ.get("YIWANG_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("YIWANG_EMAIL_FROM", "yiwang@localhost")
 EMAIL_HOST = os.environ.get("YIWANG_EMAIL_HOST", "localhost")

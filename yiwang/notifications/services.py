@@ -36,7 +36,7 @@ from yiwang.accounts.policies import can, ensure_in_scope, require
 from yiwang.core import clock
 from yiwang.core.errors import NotFound, PermissionRefused, check_editable, invalid
 from yiwang.core.services import audit_write, snapshot
-from yiwang.notifications import policies, sms, webhooks
+from yiwang.notifications import policies, sms, transport, webhooks
 from yiwang.notifications.choices import Channel, DeliveryStatus
 from yiwang.notifications.models import (
     Delivery,
@@ -126,12 +126,14 @@ def notification_preferences_set(*, actor, sms: bool | None = None, email: bool 
     """Switch one's own SMS and e-mail notifications on or off (the inbox always gets them)."""
     if actor is None or not actor.is_authenticated:
         raise NotFound()
-    preference, _created = NotificationPreference.objects.select_for_update().get_or_create(user=actor)
+    preference, created = NotificationPreference.objects.select_for_update().get_or_create(user=actor)
     before = snapshot(preference)
     if sms is not None:
         preference.sms = bool(sms)
     if email is not None:
         preference.email = bool(email)
+    if not created and snapshot(preference) == before:
+        return preference  # nothing changed, nothing to journal
     preference.save()
     audit_write(actor=actor, action="notification_preference.change", obj=preference, before=before,
                 after=snapshot(preference), scope_path=actor.region_path)
@@ -293,6 +295,10 @@ def _send_webhook(delivery: Delivery) -> Outcome:
     subscription = delivery.subscription
     if subscription is None or not subscription.is_active:
         return Outcome(ok=False, permanent=True, error="the webhook subscription was removed or switched off")
+    if not settings.YIWANG_WEBHOOK_ALLOW_LOCAL:
+        refused = transport.local_target(subscription.url, resolve=True)
+        if refused:
+            return Outcome(ok=False, permanent=True, error=f"not sent: {refused}")
     result = webhooks.post(url=subscription.url, secret=subscription.secret, event=delivery.event,
                            delivery_id=str(delivery.uuid), body=delivery.body)
     return Outcome(ok=result.ok, status_code=result.status, error=result.error, response=result.body,
@@ -422,6 +428,9 @@ def _check_subscription(subscription: WebhookSubscription) -> None:
         URLValidator(schemes=["http", "https"])(subscription.url)
     except ValidationError:
         raise invalid(gettext("Enter an http:// or https:// address."), "invalid_url", "url") from None
+    if not settings.YIWANG_WEBHOOK_ALLOW_LOCAL and transport.local_target(subscription.url, resolve=False):
+        raise invalid(gettext("This address points at the server itself or a link-local network."),
+                      "url_not_allowed", "url")
     if len(subscription.secret) < MIN_SECRET:
         raise invalid(gettext("The secret must have at least %(n)d characters (leave it empty to have one made).")
                       % {"n": MIN_SECRET}, "secret_too_short", "secret")

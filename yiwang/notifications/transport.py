@@ -3,8 +3,11 @@ queue's worker calls it, never a web request: it waits up to `timeout` seconds."
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
@@ -55,3 +58,37 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> H
     except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
         return HttpResult(status=None, body="", duration_ms=took(), error=f"{type(exc).__name__}: {reason}"[:500])
+
+
+def _forbidden(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback or ip.is_link_local or ip.is_unspecified or ip.is_multicast or ip.is_reserved
+
+
+def local_target(url: str, *, resolve: bool) -> str:
+    """Why `url` may not be posted to, or "". The server itself (loopback), link-local addresses (cloud
+    metadata services) and the like are refused, so an administrator cannot point a webhook at the services
+    beside Yiwang; private networks are allowed, since department systems live on the intranet. With
+    `resolve`, host names are looked up too (at send time; a failed lookup is left to the POST to report)."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if not host:
+        return "no host in the address"
+    try:
+        addresses = [host] if _is_ip(host) else (
+            [info[4][0] for info in socket.getaddrinfo(host, None)] if resolve or host == "localhost" else [])
+    except OSError:
+        return ""
+    for address in addresses:
+        if _forbidden(address):
+            return f"{host} is a local address ({address})"
+    return ""
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+        return True
+    except ValueError:
+        return False

@@ -24,6 +24,7 @@ def _outbound(settings):
     settings.YIWANG_OUTBOUND_MAX_AGE = 0
     settings.YIWANG_NOTIFY_CHANNELS = ["sms", "email"]
     settings.YIWANG_DELIVERY_BACKOFF = [60, 300, 1800, 7200, 43200]
+    settings.YIWANG_WEBHOOK_ALLOW_LOCAL = True  # the stub receivers listen on 127.0.0.1
     from yiwang.notifications.services import forget_subscriptions
 
     MemoryBackend.outbox.clear()

@@ -304,3 +304,27 @@ def test_the_admin_manages_subscriptions_and_shows_the_delivery_log(cast, report
     outsider.force_login(cast.dispatcher)
     assert outsider.get("/admin/notifications/webhooksubscription/").status_code == 403
     assert outsider.get("/admin/notifications/delivery/").status_code == 403
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:6379/", "http://localhost/hook", "http://[::1]/x",
+                                 "http://169.254.169.254/latest/meta-data", "http://0.0.0.0:8000/"])
+def test_webhooks_may_not_point_at_the_server_itself(cast, settings, url):
+    settings.YIWANG_WEBHOOK_ALLOW_LOCAL = False
+    with pytest.raises(ValidationFailed) as refused:
+        subscribe(cast.world.city, url)
+    assert refused.value.code == "url_not_allowed" and not WebhookSubscription.objects.exists()
+
+
+def test_private_networks_are_allowed_and_local_ones_refused_when_sending(cast, report, stub, settings):
+    settings.YIWANG_WEBHOOK_ALLOW_LOCAL = False
+    subscribe(cast.world.city, "http://192.0.2.40/department-system")  # intranet (nothing is sent here)
+    settings.YIWANG_WEBHOOK_ALLOW_LOCAL = True
+    server = stub()
+    local = subscribe(cast.world.city, server.url.replace("127.0.0.1", "localhost"), events="case.report")
+    settings.YIWANG_WEBHOOK_ALLOW_LOCAL = False
+    report()
+    delivery = Delivery.objects.get(subscription=local)
+    services.delivery_send(delivery=delivery)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED and "local address" in delivery.last_error
+    assert server.requests == []
