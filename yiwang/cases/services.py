@@ -91,8 +91,11 @@ def _authorize(actor, case: Case, transition: Transition) -> None:
 
 
 def _lock(case: Case | int) -> Case:
+    """The case, its row locked until the transaction ends, with what the steps read of it alongside."""
     try:
-        return Case.objects.select_for_update().get(pk=case.pk if isinstance(case, Case) else case)
+        return (Case.objects.select_for_update(of=("self",))
+                .select_related("category__catalogue", "category__parent", "level", "lead_unit", "grid")
+                .get(pk=case.pk if isinstance(case, Case) else case))
     except (Case.DoesNotExist, ValueError, TypeError):
         raise NotFound() from None
 

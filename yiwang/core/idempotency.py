@@ -61,7 +61,7 @@ def idempotent(*, owner: str, scope: str, key: str | None, request_hash: str,
             status, body = produce()
             try:
                 with transaction.atomic():
-                    IdempotencyKey.objects.create(owner=owner, scope=scope, key=key, request_hash=request_hash,
+                    IdempotencyKey.objects.create(owner=owner, endpoint=scope, key=key, request_hash=request_hash,
                                                   status_code=status, response=body, created_at=clock.now())
                 return status, body, False
             except IntegrityError:
@@ -77,7 +77,7 @@ def idempotent(*, owner: str, scope: str, key: str | None, request_hash: str,
 
 
 def _stored(owner: str, scope: str, key: str) -> IdempotencyKey | None:
-    return IdempotencyKey.objects.filter(owner=owner, scope=scope, key=key).first()
+    return IdempotencyKey.objects.filter(owner=owner, endpoint=scope, key=key).first()
 
 
 def idempotency_keys_purge(*, now: dt.datetime | None = None) -> int:

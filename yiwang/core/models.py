@@ -65,7 +65,7 @@ class IdempotencyKey(models.Model):
     answer instead of creating a second case. Written in the transaction of the change it answers for."""
 
     owner = models.CharField(_("owner"), max_length=64)  # "user:12", "open311:3"
-    scope = models.CharField(_("endpoint"), max_length=64)
+    endpoint = models.CharField(_("endpoint"), max_length=64)
     key = models.CharField(_("key"), max_length=128)
     request_hash = models.CharField(_("request fingerprint"), max_length=64)
     status_code = models.PositiveSmallIntegerField(_("status"))
@@ -75,7 +75,7 @@ class IdempotencyKey(models.Model):
     class Meta:
         verbose_name = _("idempotency key")
         verbose_name_plural = _("idempotency keys")
-        constraints = [models.UniqueConstraint(fields=["owner", "scope", "key"], name="idempotency_key_unique")]
+        constraints = [models.UniqueConstraint(fields=["owner", "endpoint", "key"], name="idempotency_key_unique")]
 
     def __str__(self):
-        return f"{self.owner} {self.scope} {self.key}"
+        return f"{self.owner} {self.endpoint} {self.key}"

@@ -2,8 +2,10 @@
 
 Any grid change bumps GeoVersion in the same transaction. The process that made the change drops its index
 at once; every other process (web workers, task workers) compares its index's version with the database at
-most every YIWANG_LOCATOR_RECHECK_SECONDS and rebuilds when it differs. A rolled-back change leaves the
-database version where it was, so an index built from uncommitted rows is replaced on the next check.
+most every YIWANG_LOCATOR_RECHECK_SECONDS and rebuilds when it differs. This process's own changes are uncommitted at first (and
+may be rolled back), so the version alone cannot vouch for an index built while they are pending: after a
+change here the index is rebuilt once per further change, and again when it is used outside any transaction
+or has been in use for YIWANG_LOCATOR_RECHECK_SECONDS, until the change commits.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class _State:
     regions: dict[str, tuple[int, str, str]] = field(default_factory=dict)
     # This process changed grids; the index may hold rows of a transaction that has not committed (or never will).
     dirty: bool = False
+    changes: int = 0  # this process's grid changes so far
+    built_for: int = -1  # the value of `changes` the index was built after
 
 
 _state = _State()
@@ -34,8 +38,20 @@ _lock = threading.Lock()
 
 
 def mark_stale() -> None:
+    """Called in the transaction that changed grids."""
+    from django.db import transaction
+
     _state.checked_at = float("-inf")
     _state.dirty = True
+    _state.changes += 1
+    change = _state.changes
+
+    def committed():
+        if _state.changes == change:  # no later change is pending: the next use rebuilds from committed rows
+            _state.dirty = False
+            _state.index = None
+
+    transaction.on_commit(committed)
 
 
 def _db_version() -> int:
@@ -66,9 +82,13 @@ def current() -> _State:
         return _state
     with _lock:
         if _state.dirty:
-            _rebuild(_db_version())
-            _state.dirty = connection.in_atomic_block
-            _state.checked_at = time.monotonic()
+            stale = (_state.built_for != _state.changes or not connection.in_atomic_block
+                     or time.monotonic() - _state.checked_at >= settings.YIWANG_LOCATOR_RECHECK_SECONDS)
+            if stale or _state.index is None:
+                _rebuild(_db_version())
+                _state.built_for = _state.changes
+                _state.dirty = connection.in_atomic_block
+                _state.checked_at = time.monotonic()
         elif time.monotonic() - _state.checked_at >= settings.YIWANG_LOCATOR_RECHECK_SECONDS or _state.index is None:
             version = _db_version()
             if version != _state.version or _state.index is None:

@@ -15,6 +15,7 @@ from shapely.geometry import shape
 
 from yiwang.accounts.policies import ensure_in_scope, require, restrict
 from yiwang.core.errors import ValidationFailed, check_date_order, check_editable, invalid
+from yiwang.core.scope import ScopeSpec
 from yiwang.core.services import audit_write, snapshot
 from yiwang.geo import locator_state
 from yiwang.geo.choices import LEVEL_PARENT, GridDuty, GridKind, RegionLevel
@@ -77,7 +78,7 @@ def _repath(old: str, new: str) -> None:
         return
     for model in apps.get_models():
         spec = getattr(model, "scope", None)
-        if spec is None or not spec.path or not spec.follows_moves:
+        if not isinstance(spec, ScopeSpec) or not spec.path or not spec.follows_moves:
             continue
         model._default_manager.filter(**{f"{spec.path}__under": old}).update(
             **{spec.path: Concat(Value(new), Substr(F(spec.path), len(old) + 1))}

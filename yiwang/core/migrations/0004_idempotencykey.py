@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('owner', models.CharField(max_length=64, verbose_name='owner')),
-                ('scope', models.CharField(max_length=64, verbose_name='endpoint')),
+                ('endpoint', models.CharField(max_length=64, verbose_name='endpoint')),
                 ('key', models.CharField(max_length=128, verbose_name='key')),
                 ('request_hash', models.CharField(max_length=64, verbose_name='request fingerprint')),
                 ('status_code', models.PositiveSmallIntegerField(verbose_name='status')),
@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'idempotency key',
                 'verbose_name_plural': 'idempotency keys',
-                'constraints': [models.UniqueConstraint(fields=('owner', 'scope', 'key'), name='idempotency_key_unique')],
+                'constraints': [models.UniqueConstraint(fields=('owner', 'endpoint', 'key'), name='idempotency_key_unique')],
             },
         ),
     ]
