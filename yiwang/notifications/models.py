@@ -90,8 +90,11 @@ class Delivery(models.Model):
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     notification = models.ForeignKey(Notification, verbose_name=_("notification"), null=True, blank=True,
                                      on_delete=models.CASCADE, related_name="deliveries")
+    # No database constraint: recording an event must never fail (and take the case change with it) because a
+    # process still offered a subscription that is gone; the sender treats a missing one as switched off.
     subscription = models.ForeignKey(WebhookSubscription, verbose_name=_("webhook subscription"), null=True,
-                                     blank=True, on_delete=models.SET_NULL, related_name="deliveries")
+                                     blank=True, on_delete=models.SET_NULL, related_name="deliveries",
+                                     db_constraint=False)
     event = models.CharField(_("event"), max_length=64)
     case = models.ForeignKey("cases.Case", verbose_name=_("case"), null=True, blank=True, on_delete=models.CASCADE,
                              related_name="+")

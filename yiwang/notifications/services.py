@@ -165,9 +165,10 @@ def case_event_publish(*, case, action: str, entry=None) -> list[Delivery]:
 
 # Every case change asks which subscriptions want it, so each process keeps the active ones for a few seconds
 # (YIWANG_WEBHOOK_RECHECK_SECONDS) instead of asking the database on every report: a change to a subscription
-# reaches the other processes that much later (this one at once). That is safe because subscriptions are
-# never deleted, only switched off, and a delivery reads its subscription's current address, secret and
-# switch when it is sent.
+# reaches the other processes that much later (this one at once). That is safe: a delivery reads its
+# subscription's current address, secret and switch when it is sent, and one whose subscription is gone (a
+# rolled-back creation still in the list) fails there, never here — Delivery.subscription has no database
+# constraint to break the case change with.
 _cache: tuple[float, list] = (float("-inf"), [])
 
 

@@ -328,3 +328,17 @@ def test_private_networks_are_allowed_and_local_ones_refused_when_sending(cast, 
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.FAILED and "local address" in delivery.last_error
     assert server.requests == []
+
+
+def test_a_stale_list_of_subscriptions_never_breaks_a_case_change(cast, report):
+    """A process may still offer a subscription whose creation rolled back: the report goes through, and the
+    delivery fails when it is sent."""
+    ghost = WebhookSubscription(pk=987654, name="gone", url="https://gone.example/h", events=["*"],
+                                region_path=cast.world.city.path, is_active=True)
+    services._cache = (time.monotonic(), [ghost])
+    case = report()
+    assert case.pk and Delivery.objects.get().subscription_id == 987654
+    services.forget_subscriptions()
+    tasks.deliver_due.call_local()
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.FAILED and "removed" in delivery.last_error
