@@ -35,8 +35,8 @@ def demo(django_db_setup, django_db_blocker):
         city_output = StringIO()
         with fast_hasher:
             call_command("seed_demo", "--cases", "0", stdout=city_output)
-        # The locator rebuilds an index built inside a transaction at every use, as it may hold uncommitted
-        # grids; these grids are this transaction's own and stay as they are until it rolls back.
+        # The locator distrusts an index built inside the transaction that changed the grids; these grids are
+        # this transaction's own and stay as they are until it rolls back.
         locator_state.current()
         locator_state._state.dirty = False
 
@@ -57,4 +57,6 @@ def demo(django_db_setup, django_db_blocker):
         yield SimpleNamespace(report=report, first=first, city_output=city_output.getvalue(),
                               history_output=history_output.getvalue(), command_cases=command_cases)
         transaction.set_rollback(True)
-    locator_state.mark_stale()
+    # The city's grids were rolled back: the next use builds the index afresh (no database access here).
+    locator_state._state.index = None
+    locator_state._state.dirty = False
