@@ -11,6 +11,6 @@ class Channel(models.TextChoices):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", _("pending")
+    PENDING = "pending", _("waiting to be sent")
     SENT = "sent", _("sent")
     FAILED = "failed", _("failed")

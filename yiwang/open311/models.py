@@ -32,7 +32,7 @@ class ApiClient(models.Model):
     scope = ScopeSpec(path="region_path")
 
     class Meta:
-        verbose_name = _("Open311 client")
+        verbose_name = _("Open311 client system")
         verbose_name_plural = _("Open311 clients")
         ordering = ["region_path", "name"]
 

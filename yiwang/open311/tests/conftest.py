@@ -19,8 +19,8 @@ W3C = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$"
 class Http:
     """GET and POST /open311/v2/… as a 311 app would."""
 
-    def __init__(self):
-        self.client = Client()
+    def __init__(self, language: str | None = None):
+        self.client = Client(headers={"Accept-Language": language} if language else None)
 
     def get(self, resource: str, **params):
         query = f"?{urlencode(params, doseq=True)}" if params else ""

@@ -201,7 +201,8 @@ def test_an_address_alone_places_the_report_at_the_jurisdiction(o311, post):
     assert Open311Request.objects.get(case=case).address_id == "ADDR-0042"
 
 
-def test_missing_service_code_and_location_are_400_each_named(o311, post):
+def test_missing_service_code_and_location_are_400_each_named(o311, post, settings):
+    settings.LANGUAGE_CODE = "en"  # the messages as an English-speaking 311 app reads them
     both = errors(post(service_code="", lat=None, long=None), 400)
     assert len(both) == 2 and "service_code" in both[0] and "lat and long" in both[1]
     assert "service_code" in errors(post(service_code=None), 400)[0]
@@ -231,7 +232,8 @@ def test_key_errors_are_403(o311, post):
     assert not Case.objects.exists()
 
 
-def test_reporting_outside_the_key_jurisdiction_is_403_and_writes_nothing(o311, post):
+def test_reporting_outside_the_key_jurisdiction_is_403_and_writes_nothing(o311, post, settings):
+    settings.LANGUAGE_CODE = "en"  # the messages as an English-speaking 311 app reads them
     assert "jurisdiction" in errors(post(lat=IN_B["lat"], long=IN_B["lon"]), 403)[0]
     errors(post(lat=None, long=None, address_string="乙区", jurisdiction_id=o311.world.district_b.code), 403)
     assert not Case.objects.exists() and not AuditEntry.objects.filter(action="case.report").exists()
@@ -310,6 +312,7 @@ def test_two_copies_racing_make_one_case(o311):
 
 
 def test_too_many_requests_per_key_are_429(o311, post, settings):
+    settings.LANGUAGE_CODE = "en"  # the messages as an English-speaking 311 app reads them
     settings.YIWANG_OPEN311_RATE = "2/min"
     assert post().status_code == 200 and post().status_code == 200
     third = post()
@@ -347,7 +350,8 @@ def test_zero_one_and_many_requests_in_both_formats(o311, post, report):
     assert len(xml(o311.http.get("requests.xml"))) == 2
 
 
-def test_the_default_window_is_the_last_90_days_and_dates_filter(o311, report):
+def test_the_default_window_is_the_last_90_days_and_dates_filter(o311, report, settings):
+    settings.LANGUAGE_CODE = "en"  # the messages as an English-speaking 311 app reads them
     old = report(now=NOW - dt.timedelta(days=100))
     recent = report(now=NOW - dt.timedelta(days=80))
     today = report(now=NOW - dt.timedelta(minutes=5))
@@ -501,3 +505,12 @@ def test_pages(o311, report):
     assert page(page_size=2) == numbers[:2] and page(page_size=2, page=3) == numbers[4:]
     assert page(page_size=5000) == numbers  # never more than 1,000 at once
     errors(o311.http.get("requests.json", page="0"), 400)
+
+
+def test_errors_speak_the_clients_language(cast):
+    from yiwang.open311.tests.conftest import Http
+
+    english = json_(Http("en").post("requests.json", {"service_code": "E0102"}))
+    chinese = json_(Http("zh-hans").post("requests.json", {"service_code": "E0102"}))
+    assert english[0]["code"] == chinese[0]["code"] == 403
+    assert english[0]["description"] != chinese[0]["description"]
