@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "yiwang.accounts",
     "yiwang.notifications",
     "yiwang.cases",
+    "yiwang.media",
     "yiwang.open311",
     "yiwang.demo",
 ]
@@ -218,6 +219,7 @@ SPECTACULAR_SETTINGS = {
         "ChannelEnum": "yiwang.cases.choices.Channel",
         "RatingEnum": "yiwang.cases.choices.Rating",
         "LimitUnitEnum": "yiwang.workcal.choices.LimitUnit",
+        "AttachmentKindEnum": "yiwang.cases.choices.AttachmentKind",
     },
 }
 
@@ -237,6 +239,14 @@ YIWANG_DUPLICATE_DAYS = float(os.environ.get("YIWANG_DUPLICATE_DAYS", "7"))
 YIWANG_MAX_ATTACHMENTS = int(os.environ.get("YIWANG_MAX_ATTACHMENTS", "9"))
 YIWANG_MAX_PHOTO_BYTES = int(os.environ.get("YIWANG_MAX_PHOTO_BYTES", str(15 << 20)))
 YIWANG_MAX_VIDEO_BYTES = int(os.environ.get("YIWANG_MAX_VIDEO_BYTES", str(100 << 20)))
+# Photos are kept re-encoded with their longest side at most this many pixels.
+YIWANG_PHOTO_MAX_SIDE = int(os.environ.get("YIWANG_PHOTO_MAX_SIDE", "2560"))
+# A photo of more pixels is refused as a decompression bomb, from its header, before it is decoded.
+YIWANG_MAX_PHOTO_PIXELS = int(os.environ.get("YIWANG_MAX_PHOTO_PIXELS", str(100_000_000)))
+# Videos longer than this (seconds) are refused.
+YIWANG_MAX_VIDEO_SECONDS = float(os.environ.get("YIWANG_MAX_VIDEO_SECONDS", "60"))
+# How long a presigned URL for a file on S3 storage is valid (seconds).
+YIWANG_MEDIA_URL_SECONDS = int(os.environ.get("YIWANG_MEDIA_URL_SECONDS", "300"))
 # What a deadline breach does, by urgency: notify | supervise | escalate (see yiwang/cases/policies.py).
 YIWANG_BREACH_POLICY = dict(
     item.split(":", 1) for item in os.environ.get(

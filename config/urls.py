@@ -57,4 +57,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", health, name="health"),
+    # Attachments only through the authorised view: media files are never served by path.
+    path("media/", include("yiwang.media.urls", namespace="media")),
 ]

@@ -31,6 +31,8 @@ from yiwang.core import clock
 from yiwang.core.errors import NotFound, invalid
 from yiwang.core.idempotency import fingerprint, idempotent
 from yiwang.geo.models import Region
+from yiwang.media.selectors import photo_report_position
+from yiwang.media.views import AttachmentSerializer, attachments_of
 from yiwang.org.choices import Urgency
 from yiwang.org.models import Unit
 from yiwang.workcal.choices import LimitUnit
@@ -50,6 +52,7 @@ class CaseSerializer(serializers.ModelSerializer):
     light = serializers.SerializerMethodField()
     reporter_name = serializers.SerializerMethodField()
     reporter_phone = serializers.SerializerMethodField()
+    attachments = serializers.SerializerMethodField()
 
     class Meta:
         model = Case
@@ -62,6 +65,7 @@ class CaseSerializer(serializers.ModelSerializer):
             "closed_at", "rated_at", "ended_at", "respond_due_at", "handle_due_at", "close_due_at", "due_at",
             "warn_at", "light", "rework_count", "extension_count", "return_count", "escalation_count",
             "reopen_count", "reopen_requested", "supervised", "rating", "rating_comment", "result",
+            "attachments",
         ]
         read_only_fields = fields
 
@@ -85,6 +89,10 @@ class CaseSerializer(serializers.ModelSerializer):
 
     def get_reporter_phone(self, case) -> str:
         return case.reporter_phone if self._full_contact(case) else services.mask_phone(case.reporter_phone)
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_attachments(self, case) -> list:
+        return attachments_of(self, case)
 
 
 class DuplicateSerializer(serializers.Serializer):
@@ -333,6 +341,9 @@ class CaseViewSet(viewsets.ViewSet):
             region = Region.objects.filter(code=data["region"]).first()
             if region is None:
                 raise invalid(gettext("Unknown region."), "region_invalid", "region")
+        uploads = _uploads(data["attachments"])
+        if data.get("lat") is None and data.get("lon") is None:  # no position given: a photo's GPS, if any
+            data["lat"], data["lon"] = photo_report_position(uploads, region=region) or (None, None)
         path = region.path if region else ""
         if data.get("lat") is not None and data.get("lon") is not None:
             from yiwang.geo.selectors import grid_locate
@@ -346,7 +357,7 @@ class CaseViewSet(viewsets.ViewSet):
             category=_category(data.get("category"), path), urgency=data.get("urgency"), answers=data["answers"],
             reporter_name=data["reporter_name"], reporter_phone=data["reporter_phone"],
             is_anonymous=data["is_anonymous"], external_ref=data["external_ref"],
-            attachments=_uploads(data["attachments"]),
+            attachments=uploads,
         )
         # The new case in hand carries its grid, places and category already: no re-read needed.
         body = ReportedSerializer(case, context={"request": request}).data

@@ -247,20 +247,27 @@ class CaseSupervision(models.Model):
 
 
 def attachment_path(instance, filename):
-    return f"cases/{instance.created_at:%Y/%m}/{instance.sha256[:2]}/{instance.sha256}{instance.extension}"
+    """Content-addressed (yiwang.media.services names files this way when it stores them)."""
+    return f"cases/{instance.sha256[:2]}/{instance.sha256[2:4]}/{instance.sha256}{instance.extension}"
 
 
 class CaseAttachment(models.Model):
-    """A photo or video carried by a step (the report, feedback, verification, self-handling)."""
+    """A photo or video carried by a step (the report, feedback, verification, self-handling). Written by
+    yiwang.media.services: a photo is a re-encoded JPEG without metadata with a thumbnail next to it, a video
+    an MP4 as uploaded. Files are named by the SHA-256 of their bytes, so rows may share one file."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments")
     action = models.CharField(_("step"), max_length=32)
     kind = models.CharField(_("kind"), max_length=8, choices=AttachmentKind.choices)
     file = models.FileField(_("file"), upload_to=attachment_path, max_length=255)
+    thumbnail = models.FileField(_("thumbnail"), upload_to=attachment_path, max_length=255, blank=True)
     content_type = models.CharField(_("content type"), max_length=64)
     extension = models.CharField(max_length=8, editable=False)
     size = models.PositiveIntegerField(_("size"))
-    sha256 = models.CharField(max_length=64, editable=False)
+    width = models.PositiveIntegerField(_("width"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("height"), null=True, blank=True)
+    duration = models.FloatField(_("duration (seconds)"), null=True, blank=True)
+    sha256 = models.CharField(max_length=64, editable=False, db_index=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
     created_at = models.DateTimeField(_("time"))
@@ -273,4 +280,3 @@ class CaseAttachment(models.Model):
 
     def __str__(self):
         return self.file.name
-

@@ -5,14 +5,12 @@ the notifications in the same transaction. An illegal transition changes nothing
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -21,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yiwang.accounts.policies import GRID, OWN, REGION, UNIT, grants_for, restrict
 from yiwang.cases import deadlines
-from yiwang.cases.choices import AttachmentKind, ExtensionDecision, HandlerRole, Rating, SuperviseAction
+from yiwang.cases.choices import ExtensionDecision, HandlerRole, Rating, SuperviseAction
 from yiwang.cases.choices import Status as S
 from yiwang.cases.models import (
     Case,
@@ -38,6 +36,8 @@ from yiwang.core.errors import DomainError, NotFound, OutOfScope, PermissionRefu
 from yiwang.core.services import audit_write, snapshot
 from yiwang.geo.models import Grid, Region
 from yiwang.geo.selectors import grid_locate
+from yiwang.media.processing import Processed, Upload
+from yiwang.media.services import media_prepare, media_write
 from yiwang.notifications.services import case_event_publish, notify
 from yiwang.org.choices import LimitStep, Urgency
 from yiwang.org.models import Category, Unit
@@ -167,59 +167,22 @@ def _tell_reporter(case: Case, kind: str, text: str) -> None:
 
 # --- attachments -------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Upload:
-    name: str
-    content: bytes
+def _check_uploads(uploads: Iterable[Upload]) -> list[Processed]:
+    """Every file of the step checked and processed (yiwang.media) before the step writes anything."""
+    return media_prepare(uploads)
 
 
-_SIGNATURES = [  # (test, kind, content type, extension)
-    (lambda b: b[:3] == b"\xff\xd8\xff", AttachmentKind.PHOTO, "image/jpeg", ".jpg"),
-    (lambda b: b[:8] == b"\x89PNG\r\n\x1a\n", AttachmentKind.PHOTO, "image/png", ".png"),
-    (lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP", AttachmentKind.PHOTO, "image/webp", ".webp"),
-    (lambda b: b[4:8] == b"ftyp" and b[8:12] in (b"heic", b"heix", b"mif1", b"msf1"), AttachmentKind.PHOTO,
-     "image/heic", ".heic"),
-    (lambda b: b[4:8] == b"ftyp", AttachmentKind.VIDEO, "video/mp4", ".mp4"),
-]
-
-
-def _sniff(upload: Upload) -> tuple[str, str, str]:
-    """The file's real type from its first bytes, not from its name."""
-    for test, kind, content_type, extension in _SIGNATURES:
-        if test(upload.content[:16]):
-            return kind, content_type, extension
-    raise invalid(gettext("%(name)s is not a photo (JPEG, PNG, WebP, HEIC) or an MP4 video.")
-                  % {"name": upload.name}, "attachment_type", "attachments")
-
-
-def _check_uploads(uploads: Iterable[Upload]) -> list[tuple[Upload, str, str, str]]:
-    uploads = list(uploads or [])
-    if len(uploads) > settings.YIWANG_MAX_ATTACHMENTS:
-        raise invalid(gettext("At most %(n)d files per step.") % {"n": settings.YIWANG_MAX_ATTACHMENTS},
-                      "attachment_count", "attachments")
-    checked = []
-    for upload in uploads:
-        kind, content_type, extension = _sniff(upload)
-        limit = settings.YIWANG_MAX_VIDEO_BYTES if kind == AttachmentKind.VIDEO else settings.YIWANG_MAX_PHOTO_BYTES
-        if len(upload.content) > limit:
-            raise invalid(gettext("%(name)s is larger than %(mb)d MB.") % {"name": upload.name, "mb": limit >> 20},
-                          "attachment_size", "attachments")
-        checked.append((upload, kind, content_type, extension))
-    return checked
-
-
-def _store(case: Case, checked, *, action: str, actor, now: dt.datetime, public: bool = True) -> list[int]:
-    """Files are content-addressed, so a retried or rolled-back step never leaves two copies of one file."""
-    ids = []
-    for upload, kind, content_type, extension in checked:
-        digest = hashlib.sha256(upload.content).hexdigest()
-        attachment = CaseAttachment(case=case, action=action, kind=kind, content_type=content_type,
-                                    extension=extension, size=len(upload.content), sha256=digest,
-                                    uploaded_by=actor, created_at=now, is_public=public)
-        attachment.file.save(upload.name, ContentFile(upload.content), save=False)
-        attachment.save()
-        ids.append(attachment.pk)
-    return ids
+def _store(case: Case, checked: list[Processed], *, action: str, actor, now: dt.datetime,
+           public: bool = True) -> list[int]:
+    """Files are content-addressed, so a retried step never stores one twice; if the step rolls back, the
+    files it wrote are removed again (yiwang.media.services)."""
+    rows = [CaseAttachment(case=case, action=action, kind=s.item.kind, file=s.name,
+                           thumbnail=s.thumbnail_name, content_type=s.item.content_type,
+                           extension=s.item.extension, size=s.item.size,
+                           width=s.item.width, height=s.item.height, duration=s.item.duration,
+                           sha256=s.item.sha256, uploaded_by=actor, created_at=now, is_public=public)
+            for s in media_write(checked)]
+    return [row.pk for row in CaseAttachment.objects.bulk_create(rows)]
 
 
 # --- numbers, places, categories ----------------------------------------------------------------------------

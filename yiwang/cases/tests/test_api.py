@@ -23,8 +23,11 @@ def test_walk_from_report_to_rating(cast, settings, tmp_path):
     resident, acceptor, lead, dispatcher = (login(u) for u in ("resident1", "acceptor_a", "shift_a", "dispatcher_a"))
     unit, worker, leader = login("unit_a"), login("gw_a1"), login("leader_a")
 
-    photo = ("photo.jpg", b"\xff\xd8\xff\xe0" + b"1" * 64, "image/jpeg")
     from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from yiwang.media.tests import files
+
+    photo = ("photo.jpg", files.jpeg(), "image/jpeg")
 
     reported = resident.post("/api/v1/cases/", {
         "description": "小区门口垃圾堆积", **IN_A, "category": "E0102",
@@ -68,7 +71,7 @@ def test_walk_from_report_to_rating(cast, settings, tmp_path):
     assert step(dispatcher, "approve-extension", {"approve": True})["extension_count"] == 1
     assert step(leader, "supervise", {"action": "urge", "note": "尽快"})["supervised"] is True
     handled = unit.post(f"/api/v1/cases/{case_id}/feedback/", {
-        "result": "已清运完毕", "attachments": [SimpleUploadedFile("after.png", b"\x89PNG\r\n\x1a\n" + b"2" * 64)],
+        "result": "已清运完毕", "attachments": [SimpleUploadedFile("after.png", files.png())],
     }, format="multipart")
     assert handled.status_code == 200 and handled.json()["status"] == "handled"
     assert step(worker, "verify", {"note": "现场核实"})["status"] == "closed"

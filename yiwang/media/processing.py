@@ -1,0 +1,408 @@
+"""What an uploaded file really is, and the bytes of it that are kept.
+
+Nothing here trusts a file's name or the content type its sender claims. The first bytes say which format
+it may be; then the format's own decoder must read it whole:
+
+- Photos (JPEG, PNG, WebP, HEIC/HEIF) go through Pillow (HEIF through pillow-heif): opened for only the
+  sniffed format, `verify()`ed, reopened and decoded. They are turned upright (EXIF orientation), converted
+  to sRGB, shrunk to `YIWANG_PHOTO_MAX_SIDE` and re-encoded as JPEG from the pixels alone, so no EXIF, GPS,
+  XMP, ICC profile or maker note survives. A 320-pixel JPEG thumbnail is made alongside. The GPS position is
+  read before (`photo_position`), for a report that has no location of its own.
+- MP4 videos are read by walking their ISO-BMFF box structure (ftyp brand, moov with mvhd, every box inside
+  the file), which also gives the duration. They are kept as uploaded: re-encoding video needs ffmpeg, which
+  the platform does without, and a valid box structure served as video/mp4 with nosniff is inert.
+
+Decompression bombs (a small file that decodes to gigapixels) are refused from the header, before any pixel
+is decoded: `Image.MAX_IMAGE_PIXELS` is set to `YIWANG_MAX_PHOTO_PIXELS` and Pillow's warning is an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import os
+import struct
+import warnings
+from dataclasses import dataclass
+
+import pillow_heif
+from django.conf import settings
+from django.utils.translation import gettext
+from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from yiwang.cases.choices import AttachmentKind
+from yiwang.core.errors import invalid
+
+pillow_heif.register_heif_opener()
+
+JPEG_QUALITY = 85
+THUMB_SIDE = 320
+THUMB_QUALITY = 80
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as it arrived: the name it was sent with (for messages only) and its bytes."""
+
+    name: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Format:
+    key: str  # Pillow's format name for photos
+    kind: str
+    content_type: str
+    extension: str
+
+
+JPEG = Format("JPEG", AttachmentKind.PHOTO, "image/jpeg", ".jpg")
+PNG = Format("PNG", AttachmentKind.PHOTO, "image/png", ".png")
+WEBP = Format("WEBP", AttachmentKind.PHOTO, "image/webp", ".webp")
+HEIF = Format("HEIF", AttachmentKind.PHOTO, "image/heic", ".heic")
+MP4 = Format("MP4", AttachmentKind.VIDEO, "video/mp4", ".mp4")
+
+# ISO-BMFF brands (the ftyp box): HEIF stills, and the MP4 family. QuickTime ("qt  ") and 3GP are not MP4.
+HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"}
+HEIF_GENERIC = {b"mif1", b"msf1"}
+AVIF_BRANDS = {b"avif", b"avis"}  # HEIF containers holding AV1, which this platform cannot decode
+MP4_BRANDS = {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso8", b"iso9", b"mp41", b"mp42",
+              b"avc1", b"M4V ", b"MSNV", b"dash", b"mmp4"}
+
+
+@dataclass(frozen=True)
+class Processed:
+    """A checked file, ready to store: the bytes to keep (re-encoded for a photo), their SHA-256, and a
+    thumbnail for a photo."""
+
+    name: str
+    kind: str
+    content_type: str
+    extension: str
+    content: bytes
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    thumbnail: bytes | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
+# --- refusals -----------------------------------------------------------------------------------------------
+
+def _label(upload: Upload) -> str:
+    name = os.path.basename((upload.name or "").replace("\\", "/")).strip()
+    return (name[:60] + "…") if len(name) > 61 else (name or gettext("The file"))
+
+
+def refuse_type(upload: Upload):
+    return invalid(gettext("%(name)s is not a photo (JPEG, PNG, WebP, HEIC) or an MP4 video.")
+                   % {"name": _label(upload)}, "attachment_type", "attachments")
+
+
+def refuse_size(upload: Upload, limit: int):
+    return invalid(gettext("%(name)s is larger than %(mb)d MB.")
+                   % {"name": _label(upload), "mb": limit >> 20}, "attachment_size", "attachments")
+
+
+def refuse_truncated(upload: Upload):
+    return invalid(gettext("%(name)s is damaged or incomplete. Please take or choose it again.")
+                   % {"name": _label(upload)}, "attachment_truncated", "attachments")
+
+
+def refuse_bomb(upload: Upload):
+    return invalid(gettext("%(name)s has too many pixels (at most %(mp)d megapixels).")
+                   % {"name": _label(upload), "mp": settings.YIWANG_MAX_PHOTO_PIXELS // 1_000_000},
+                   "attachment_bomb", "attachments")
+
+
+def refuse_duration(upload: Upload):
+    return invalid(gettext("%(name)s is longer than %(s)d seconds.")
+                   % {"name": _label(upload), "s": settings.YIWANG_MAX_VIDEO_SECONDS},
+                   "attachment_duration", "attachments")
+
+
+def refuse_count():
+    return invalid(gettext("At most %(n)d files per step.") % {"n": settings.YIWANG_MAX_ATTACHMENTS},
+                   "attachment_count", "attachments")
+
+
+# --- sniffing -----------------------------------------------------------------------------------------------
+
+def _ftyp_brands(content: bytes) -> set[bytes]:
+    size = int.from_bytes(content[0:4], "big")
+    if size < 16 or size > min(len(content), 4096):
+        return set()
+    body = content[8:size]
+    return {body[0:4]} | {body[i:i + 4] for i in range(8, len(body) - 3, 4)}
+
+
+def sniff(content: bytes) -> Format | None:
+    """The format the first bytes claim (checked in depth by `process`), or None."""
+    if content[:3] == b"\xff\xd8\xff":
+        return JPEG
+    if content[:8] == b"\x89PNG\r\n\x1a\n":
+        return PNG
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return WEBP
+    if content[4:8] == b"ftyp":
+        brands = _ftyp_brands(content)
+        if brands & HEIF_BRANDS or (brands & HEIF_GENERIC and not brands & AVIF_BRANDS):
+            return HEIF
+        if brands & MP4_BRANDS and not brands & AVIF_BRANDS:
+            return MP4
+    return None
+
+
+# --- photos -------------------------------------------------------------------------------------------------
+
+class _Bomb(Exception):
+    pass
+
+
+def _open(content: bytes, fmt: Format) -> Image.Image:
+    """Open (header only) for the sniffed format alone — never a plugin the bytes might steer Pillow to."""
+    image = Image.open(io.BytesIO(content), formats=[fmt.key])
+    # Pillow's own check is a warning made an error by the caller; warning filters are process-wide and not
+    # thread-safe, so the limit is also checked here.
+    width, height = image.size
+    if width * height > settings.YIWANG_MAX_PHOTO_PIXELS:
+        image.close()
+        raise _Bomb()
+    return image
+
+
+def _decoded(upload: Upload, fmt: Format) -> Image.Image:
+    Image.MAX_IMAGE_PIXELS = settings.YIWANG_MAX_PHOTO_PIXELS
+    side = settings.YIWANG_PHOTO_MAX_SIDE
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with _open(upload.content, fmt) as probe:
+                probe.verify()
+            image = _open(upload.content, fmt)
+            if fmt is JPEG:
+                image.draft("RGB", (side, side))  # decode at 1/2, 1/4 or 1/8 scale when that is still enough
+            image.load()
+            return image
+    except (_Bomb, Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise refuse_bomb(upload) from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, UnidentifiedImageError,
+            TypeError, ZeroDivisionError):
+        raise refuse_truncated(upload) from None
+
+
+def _srgb(image: Image.Image) -> Image.Image:
+    """Colours as the camera meant them (a Display P3 or Adobe RGB profile applied), then the profile is
+    dropped: JPEGs without one are read as sRGB."""
+    profile = image.info.get("icc_profile")
+    if profile and image.mode in ("RGB", "CMYK"):
+        try:
+            return ImageCms.profileToProfile(image, ImageCms.ImageCmsProfile(io.BytesIO(profile)), _SRGB,
+                                             outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+            pass  # an unreadable profile: keep the pixels as they are
+    return image
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    """Three 8-bit channels; transparency over white (a transparent PNG would turn black in a JPEG)."""
+    if image.mode.startswith("I"):  # 16-bit grey (PNG): to 8 bits
+        image = image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def _jpeg(image: Image.Image, quality: int) -> bytes:
+    image.info = {}  # nothing of the original's metadata may ride along
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality, optimize=True, progressive=True, exif=b"", icc_profile=None)
+    return out.getvalue()
+
+
+def _photo(upload: Upload, fmt: Format) -> Processed:
+    image = _decoded(upload, fmt)
+    try:
+        try:
+            upright = ImageOps.exif_transpose(image)
+        except (SyntaxError, ValueError, KeyError, TypeError, IndexError, struct.error, OSError):
+            upright = image  # unreadable EXIF: the pixels as stored
+        pixels = _rgb(_srgb(upright))
+        side = settings.YIWANG_PHOTO_MAX_SIDE
+        pixels.thumbnail((side, side), Image.Resampling.LANCZOS)
+        content = _jpeg(pixels, JPEG_QUALITY)
+        thumb = pixels.copy()
+        thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+        thumbnail = _jpeg(thumb, THUMB_QUALITY)
+    except (OSError, ValueError, SyntaxError, struct.error):  # a decoded image that still cannot be converted
+        raise refuse_truncated(upload) from None
+    finally:
+        image.close()
+    return Processed(name=upload.name, kind=fmt.kind, content_type=JPEG.content_type,
+                     extension=JPEG.extension, content=content, sha256=hashlib.sha256(content).hexdigest(),
+                     width=pixels.width, height=pixels.height, thumbnail=thumbnail)
+
+
+def _degrees(value, ref) -> float | None:
+    try:
+        parts = [float(v) for v in (value if isinstance(value, tuple | list) else [value])]
+        parts += [0.0] * (3 - len(parts))
+        degrees = parts[0] + parts[1] / 60 + parts[2] / 3600
+    except (TypeError, ValueError, ZeroDivisionError, IndexError):
+        return None
+    if isinstance(ref, bytes):
+        ref = ref.decode("ascii", "replace")
+    ref = (ref or "").strip("\x00 ").upper()
+    return -degrees if ref in ("S", "W") else degrees
+
+
+def photo_position(upload: Upload) -> tuple[float, float] | None:
+    """The (lat, lon) in a photo's EXIF GPS data (WGS-84, as phones record it), or None. Reads the header
+    only; never raises — a file that is not a readable photo has no position."""
+    fmt = sniff(upload.content)
+    if fmt is None or fmt.kind != AttachmentKind.PHOTO:
+        return None
+    Image.MAX_IMAGE_PIXELS = settings.YIWANG_MAX_PHOTO_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with _open(upload.content, fmt) as image:
+                gps = image.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    except Exception:  # noqa: BLE001 — any unreadable header means "no position"
+        return None
+    lat = _degrees(gps.get(ExifTags.GPS.GPSLatitude), gps.get(ExifTags.GPS.GPSLatitudeRef))
+    lon = _degrees(gps.get(ExifTags.GPS.GPSLongitude), gps.get(ExifTags.GPS.GPSLongitudeRef))
+    if lat is None or lon is None or not (math.isfinite(lat) and math.isfinite(lon)):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):  # 0,0: no fix
+        return None
+    return round(lat, 7), round(lon, 7)
+
+
+# --- video --------------------------------------------------------------------------------------------------
+
+class Mp4Error(Exception):
+    pass
+
+
+def _boxes(data: bytes, start: int, end: int):
+    """(type, payload start, box end) of each box between start and end; every box must fit exactly."""
+    pos = start
+    while pos < end:
+        if end - pos < 8:
+            raise Mp4Error("trailing bytes")
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        header = 8
+        if size == 1:
+            if end - pos < 16:
+                raise Mp4Error("short large size")
+            size = struct.unpack_from(">Q", data, pos + 8)[0]
+            header = 16
+        elif size == 0:  # the last box runs to the end of the file
+            size = end - pos
+        if size < header or pos + size > end or not all(32 <= c < 127 for c in kind):
+            raise Mp4Error(f"box {kind!r} does not fit")
+        yield kind, pos + header, pos + size
+        pos += size
+
+
+def _mvhd_duration(data: bytes, start: int, end: int) -> tuple[int, int]:
+    version = data[start]
+    if version == 1:
+        if end - start < 32:
+            raise Mp4Error("short mvhd")
+        timescale, duration = struct.unpack_from(">IQ", data, start + 20)
+        unknown = 0xFFFFFFFFFFFFFFFF
+    else:
+        if end - start < 20:
+            raise Mp4Error("short mvhd")
+        timescale, duration = struct.unpack_from(">II", data, start + 12)
+        unknown = 0xFFFFFFFF
+    return timescale, 0 if duration == unknown else duration
+
+
+def _mehd_duration(data: bytes, start: int, end: int) -> int:
+    for kind, s, e in _boxes(data, start, end):
+        if kind == b"mehd":
+            wide = e - s >= 12 and data[s] == 1
+            if e - s < 8:
+                raise Mp4Error("short mehd")
+            return struct.unpack_from(">Q" if wide else ">I", data, s + 4)[0]
+    return 0
+
+
+def _track_size(data: bytes, start: int, end: int) -> tuple[int, int]:
+    for kind, s, e in _boxes(data, start, end):
+        if kind == b"tkhd" and e - s >= 84:
+            width, height = struct.unpack_from(">II", data, e - 8)
+            return width >> 16, height >> 16
+    return 0, 0
+
+
+@dataclass(frozen=True)
+class Mp4Info:
+    duration: float
+    width: int | None
+    height: int | None
+
+
+def mp4_info(data: bytes) -> Mp4Info:
+    """Walk an MP4's boxes: an ftyp box first, every box inside the file, a moov box with its mvhd. Raises
+    Mp4Error for anything else (a truncated upload, a recording stopped before its moov was written)."""
+    top = list(_boxes(data, 0, len(data)))
+    if not top or top[0][0] != b"ftyp":
+        raise Mp4Error("no ftyp first")
+    moov = next(((s, e) for kind, s, e in top if kind == b"moov"), None)
+    if moov is None:
+        raise Mp4Error("no moov")
+    children = list(_boxes(data, *moov))
+    mvhd = next(((s, e) for kind, s, e in children if kind == b"mvhd"), None)
+    if mvhd is None:
+        raise Mp4Error("no mvhd")
+    timescale, duration = _mvhd_duration(data, *mvhd)
+    if not duration:  # a fragmented MP4 keeps its length in mvex/mehd
+        duration = next((_mehd_duration(data, s, e) for kind, s, e in children if kind == b"mvex"), 0)
+    if not timescale or not duration:
+        raise Mp4Error("unknown duration")
+    width = height = 0
+    for kind, s, e in children:
+        if kind == b"trak":
+            w, h = _track_size(data, s, e)
+            width, height = max(width, w), max(height, h)
+    return Mp4Info(duration=duration / timescale, width=width or None, height=height or None)
+
+
+def _video(upload: Upload) -> Processed:
+    try:
+        info = mp4_info(upload.content)
+    except (Mp4Error, struct.error, IndexError):
+        raise refuse_truncated(upload) from None
+    if info.duration > settings.YIWANG_MAX_VIDEO_SECONDS:
+        raise refuse_duration(upload)
+    return Processed(name=upload.name, kind=MP4.kind, content_type=MP4.content_type, extension=MP4.extension,
+                     content=upload.content, sha256=hashlib.sha256(upload.content).hexdigest(),
+                     width=info.width, height=info.height, duration=round(info.duration, 3))
+
+
+# --- one file -----------------------------------------------------------------------------------------------
+
+def process(upload: Upload) -> Processed:
+    """Check one upload and make the bytes to keep. Raises ValidationFailed with a stable code:
+    attachment_type, attachment_size, attachment_truncated, attachment_bomb or attachment_duration."""
+    fmt = sniff(upload.content)
+    if fmt is None:
+        raise refuse_type(upload)
+    video = fmt.kind == AttachmentKind.VIDEO
+    limit = settings.YIWANG_MAX_VIDEO_BYTES if video else settings.YIWANG_MAX_PHOTO_BYTES
+    if len(upload.content) > limit:
+        raise refuse_size(upload, limit)
+    return _video(upload) if fmt is MP4 else _photo(upload, fmt)

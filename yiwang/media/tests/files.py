@@ -1,0 +1,137 @@
+"""Files as phones and attackers send them, made in the test: photos with Pillow (HEIC with pillow-heif),
+MP4s box by box, a decompression bomb by hand."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+from PIL import ExifTags, Image, ImageCms
+
+# A private marker that must not survive into a stored file (stands for the phone model, owner name …).
+SECRET = "SecretPhone-3000 of Zhang San"
+
+
+def exif(*, lat: float | None = None, lon: float | None = None, orientation: int | None = None) -> Image.Exif:
+    data = Image.Exif()
+    data[ExifTags.Base.Make] = SECRET
+    data[ExifTags.Base.Artist] = SECRET
+    if orientation:
+        data[ExifTags.Base.Orientation] = orientation
+    if lat is not None and lon is not None:
+        def dms(value):
+            value = abs(value)
+            degrees = int(value)
+            minutes = int((value - degrees) * 60)
+            return (float(degrees), float(minutes), round((value - degrees - minutes / 60) * 3600, 4))
+        data[ExifTags.IFD.GPSInfo] = {
+            ExifTags.GPS.GPSLatitudeRef: "N" if lat >= 0 else "S", ExifTags.GPS.GPSLatitude: dms(lat),
+            ExifTags.GPS.GPSLongitudeRef: "E" if lon >= 0 else "W", ExifTags.GPS.GPSLongitude: dms(lon),
+        }
+    return data
+
+
+def picture(size=(400, 300), mode="RGB") -> Image.Image:
+    """Left half red, right half blue: orientation is visible in the pixels."""
+    image = Image.new(mode, size, (0, 0, 255) if mode == "RGB" else (0, 0, 255, 255))
+    image.paste((255, 0, 0) if mode == "RGB" else (255, 0, 0, 255), (0, 0, size[0] // 2, size[1]))
+    return image
+
+
+XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+       b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+       b'<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" dc:creator="' + SECRET.encode()
+       + b'"/></rdf:RDF></x:xmpmeta>')
+
+
+def icc_profile() -> bytes:
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    return profile.tobytes()
+
+
+def save(image: Image.Image, fmt: str, **options) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
+    return out.getvalue()
+
+
+def jpeg(size=(400, 300), *, lat=None, lon=None, orientation=None, metadata=True, quality=90) -> bytes:
+    options = {"quality": quality}
+    if metadata:
+        options.update(exif=exif(lat=lat, lon=lon, orientation=orientation), icc_profile=icc_profile(),
+                       xmp=XMP)
+    return save(picture(size), "JPEG", **options)
+
+
+def noisy_jpeg(size=(600, 400)) -> bytes:
+    """Random pixels: a JPEG whose scan data is most of the file, so cutting it truncates the pixels."""
+    import random
+
+    rng = random.Random(7)
+    image = Image.frombytes("RGB", size, bytes(rng.getrandbits(8) for _ in range(size[0] * size[1] * 3)))
+    return save(image, "JPEG", quality=90)
+
+
+def png(size=(400, 300), *, lat=None, lon=None, alpha=False) -> bytes:
+    image = picture(size, "RGBA" if alpha else "RGB")
+    if alpha:
+        image.putpixel((0, 0), (0, 0, 0, 0))
+    return save(image, "PNG", exif=exif(lat=lat, lon=lon))
+
+
+def webp(size=(400, 300), *, lat=None, lon=None) -> bytes:
+    return save(picture(size), "WEBP", quality=90, exif=exif(lat=lat, lon=lon))
+
+
+def heic(size=(400, 300), *, lat=None, lon=None) -> bytes:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    return save(picture(size), "HEIF", quality=80, exif=exif(lat=lat, lon=lon).tobytes())
+
+
+def gif(size=(40, 30)) -> bytes:
+    return save(picture(size), "GIF")
+
+
+def png_bomb(side=20000) -> bytes:
+    """A valid black-and-white PNG of side × side pixels, all black: about 50 KB that would decode to
+    `side`² pixels (400 million for 20000 — gigabytes once converted for re-encoding)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (1 + (side + 7) // 8)  # filter byte + one bit per pixel
+    body = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+# --- MP4, box by box ----------------------------------------------------------------------------------------
+
+def box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def mvhd(*, seconds: float, timescale: int = 1000, version: int = 0) -> bytes:
+    duration = int(seconds * timescale)
+    if version == 1:
+        times = struct.pack(">QQIQ", 0, 0, timescale, duration)
+    else:
+        times = struct.pack(">IIII", 0, 0, timescale, duration)
+    rest = struct.pack(">IH10x36s24xI", 0x00010000, 0x0100, b"\x00" * 36, 2)  # rate, volume, matrix, next id
+    return box(b"mvhd", bytes([version, 0, 0, 0]) + times + rest)
+
+
+def tkhd(width: int, height: int) -> bytes:
+    payload = bytes([0, 0, 0, 3]) + struct.pack(">IIII", 0, 0, 1, 0) + struct.pack(">I", 0) + b"\x00" * 8 \
+        + struct.pack(">hhhH", 0, 0, 0, 0) + b"\x00" * 36 + struct.pack(">II", width << 16, height << 16)
+    return box(b"tkhd", payload)
+
+
+def mp4(*, seconds: float = 5.0, brand: bytes = b"isom", version: int = 0, mdat: bytes = b"\x00" * 64,
+        width: int = 640, height: int = 360) -> bytes:
+    ftyp = box(b"ftyp", brand + struct.pack(">I", 0x200) + b"isomiso2avc1mp41")
+    moov = box(b"moov", mvhd(seconds=seconds, version=version) + box(b"trak", tkhd(width, height)))
+    return ftyp + moov + box(b"mdat", mdat)

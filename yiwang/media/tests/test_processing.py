@@ -1,0 +1,266 @@
+"""What is accepted, what is refused and why, and what is kept of a photo: every format, every bad upload,
+the GPS position, the metadata that must be gone, orientation, size and thumbnail."""
+
+import hashlib
+import io
+import resource
+import time
+
+import pytest
+from django.utils import translation
+from PIL import Image
+
+from yiwang.core.errors import ValidationFailed
+from yiwang.media.processing import Upload, mp4_info, photo_position, process
+from yiwang.media.services import media_prepare
+from yiwang.media.tests import files
+
+PHOTOS = {
+    "jpeg": lambda **kw: files.jpeg(**kw),
+    "png": lambda **kw: files.png(**kw),
+    "webp": lambda **kw: files.webp(**kw),
+    "heic": lambda **kw: files.heic(**kw),
+}
+
+
+def refused(name: str, content: bytes) -> ValidationFailed:
+    with pytest.raises(ValidationFailed) as caught, translation.override("en"):
+        process(Upload(name=name, content=content))
+    return caught.value
+
+
+def opened(content: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(content))
+    image.load()
+    return image
+
+
+# --- accepted -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", PHOTOS)
+def test_every_photo_format_is_kept_as_a_jpeg_with_a_thumbnail(fmt):
+    original = PHOTOS[fmt](lat=40.005, lon=120.005)
+    kept = process(Upload(name=f"现场.{fmt}", content=original))
+    assert kept.kind == "photo" and kept.content_type == "image/jpeg" and kept.extension == ".jpg"
+    image = opened(kept.content)
+    assert image.format == "JPEG" and image.mode == "RGB"
+    assert image.size == (400, 300) == (kept.width, kept.height)
+    assert kept.sha256 == hashlib.sha256(kept.content).hexdigest() and kept.size == len(kept.content)
+    thumb = opened(kept.thumbnail)
+    assert thumb.format == "JPEG" and thumb.size == (320, 240)
+    # the colours survived the trip: left red, right blue
+    red, blue = image.getpixel((50, 150)), image.getpixel((350, 150))
+    assert red[0] > 200 and red[2] < 60 and blue[2] > 200 and blue[0] < 60
+
+
+def test_a_transparent_png_lands_on_white_not_black():
+    kept = process(Upload(name="shot.png", content=files.png(alpha=True)))
+    assert opened(kept.content).getpixel((0, 0)) >= (240, 240, 240)
+
+
+def test_an_mp4_is_kept_exactly_as_uploaded():
+    original = files.mp4(seconds=12.5, width=1280, height=720)
+    kept = process(Upload(name="clip.mov", content=original))  # the name does not matter
+    assert kept.kind == "video" and kept.content_type == "video/mp4" and kept.extension == ".mp4"
+    assert kept.content == original and kept.thumbnail is None
+    assert (kept.duration, kept.width, kept.height) == (12.5, 1280, 720)
+
+
+def test_mp4_variants_phones_write_are_read():
+    # 64-bit mvhd, a brand from the compatible list, an mdat that runs to the end (size 0)
+    v1 = files.mp4(seconds=30, version=1, brand=b"mp42")
+    assert mp4_info(v1).duration == 30
+    open_ended = files.mp4(seconds=3)[:-72] + b"\x00\x00\x00\x00mdat" + b"\x01" * 100
+    assert mp4_info(open_ended).duration == 3
+    large = files.mp4(seconds=3)[:-72] + b"\x00\x00\x00\x01mdat" + (16 + 10).to_bytes(8, "big") + b"\x02" * 10
+    assert mp4_info(large).duration == 3
+
+
+# --- what is kept of a photo --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", PHOTOS)
+def test_all_metadata_is_gone_from_the_stored_bytes(fmt):
+    original = PHOTOS[fmt](lat=40.005, lon=120.005)
+    assert files.SECRET.encode() in original and photo_position(Upload("x", original)) is not None
+    kept = process(Upload(name="x", content=original))
+    for stored in (kept.content, kept.thumbnail):
+        assert files.SECRET.encode() not in stored
+        assert b"Exif\x00\x00" not in stored and b"ICC_PROFILE" not in stored and b"xmpmeta" not in stored
+        assert b"http://ns.adobe.com/xap" not in stored
+        image = opened(stored)
+        assert not image.getexif() and photo_position(Upload("x", stored)) is None
+        assert not {"exif", "icc_profile", "xmp", "XML:com.adobe.xmp"} & set(image.info)
+
+
+def test_a_jpeg_with_every_kind_of_metadata_is_clean():
+    original = files.jpeg(lat=40.005, lon=120.005, orientation=1)
+    source = Image.open(io.BytesIO(original))
+    assert {"exif", "icc_profile", "xmp"} <= set(source.info)  # the input really carries them
+    kept = process(Upload(name="x.jpg", content=original))
+    markers = [kept.content[i + 1] for i in range(len(kept.content) - 1)
+               if kept.content[i] == 0xFF and 0xE1 <= kept.content[i + 1] <= 0xEF]
+    assert 0xE1 not in markers and 0xE2 not in markers  # no APP1 (EXIF/XMP), no APP2 (ICC)
+
+
+def test_orientation_is_applied_before_the_tags_are_dropped():
+    # Stored landscape with "rotate 90° clockwise to view" (6): kept upright as portrait, red on top.
+    kept = process(Upload(name="x.jpg", content=files.jpeg(size=(400, 300), orientation=6)))
+    image = opened(kept.content)
+    assert image.size == (300, 400)
+    top, bottom = image.getpixel((150, 50)), image.getpixel((150, 350))
+    assert top[0] > 200 and top[2] < 60 and bottom[2] > 200 and bottom[0] < 60
+    assert opened(kept.thumbnail).size == (240, 320)
+
+
+def test_large_photos_are_shrunk_to_the_longest_side(settings):
+    kept = process(Upload(name="big.jpg", content=files.jpeg(size=(4000, 3000), metadata=False)))
+    assert opened(kept.content).size == (2560, 1920) and opened(kept.thumbnail).size == (320, 240)
+    settings.YIWANG_PHOTO_MAX_SIDE = 1000
+    kept = process(Upload(name="wide.png", content=files.png(size=(3000, 1000))))
+    assert opened(kept.content).size == (1000, 333)
+    small = process(Upload(name="small.png", content=files.png(size=(200, 100))))
+    assert opened(small.content).size == (200, 100)  # never enlarged
+
+
+# --- the GPS position --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", PHOTOS)
+def test_the_gps_position_is_read_from_the_original(fmt):
+    north_east = PHOTOS[fmt](lat=40.005, lon=120.005)
+    assert photo_position(Upload("x", north_east)) == pytest.approx((40.005, 120.005), abs=1e-5)
+    assert photo_position(Upload("x", PHOTOS[fmt](lat=-33.4569, lon=-70.6483))) == pytest.approx(
+        (-33.4569, -70.6483), abs=1e-5)  # south and west are negative
+
+
+def test_no_position_without_gps_or_without_a_photo():
+    assert photo_position(Upload("x", files.jpeg())) is None
+    assert photo_position(Upload("x", files.jpeg(metadata=False))) is None
+    assert photo_position(Upload("x", files.jpeg(lat=0.0, lon=0.0))) is None  # a camera without a fix
+    assert photo_position(Upload("x", files.mp4())) is None
+    assert photo_position(Upload("x", b"MZ" + b"\x00" * 100)) is None
+    assert photo_position(Upload("x", files.png_bomb())) is None  # and without decoding it
+
+
+# --- refused -----------------------------------------------------------------------------------------------
+
+DISGUISED = {
+    "exe": b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 200,
+    "html": b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>",
+    "svg": b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+    "gif": files.gif(),
+    "pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n",
+    "mov": files.mp4(brand=b"qt  ").replace(b"isomiso2avc1mp41", b"qt  qt  qt  qt  "),
+    "avif": files.mp4(brand=b"avif").replace(b"isomiso2avc1mp41", b"avifmif1miafMA1B"),
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("kind", DISGUISED)
+def test_anything_else_is_refused_whatever_its_name(kind):
+    error = refused("photo.jpg", DISGUISED[kind])
+    assert error.code == "attachment_type" and error.fields == {"attachments": [error.message]}
+    assert error.message == "photo.jpg is not a photo (JPEG, PNG, WebP, HEIC) or an MP4 video."
+
+
+def test_oversized_files_are_refused_before_they_are_decoded(settings):
+    settings.YIWANG_MAX_PHOTO_BYTES = 5000
+    settings.YIWANG_MAX_VIDEO_BYTES = 2000
+    photo = files.jpeg(size=(800, 600), metadata=False, quality=95)
+    assert len(photo) > 5000
+    error = refused("big.jpg", photo)
+    assert error.code == "attachment_size" and error.message == "big.jpg is larger than 0 MB."
+    assert refused("long.mp4", files.mp4(mdat=b"\x00" * 3000)).code == "attachment_size"
+    assert process(Upload("ok.mp4", files.mp4(mdat=b"\x00" * 1000))).kind == "video"
+
+
+def test_truncated_photos_are_refused():
+    jpeg = files.noisy_jpeg()
+    png = files.png(size=(300, 300))
+    for name, content in [("cut.jpg", jpeg[: len(jpeg) // 2]), ("cut.jpg", jpeg[:-200]),
+                          ("cut.png", png[:-30]), ("cut.png", png[: len(png) // 2]),
+                          ("cut.webp", files.webp()[:-40]), ("cut.heic", files.heic()[: len(files.heic()) // 2]), ("head.jpg", jpeg[:4])]:
+        error = refused(name, content)
+        assert error.code == "attachment_truncated", name
+        assert error.message == f"{name} is damaged or incomplete. Please take or choose it again."
+
+
+def test_corrupt_png_is_refused():
+    png = bytearray(files.png(size=(300, 300)))
+    png[60] ^= 0xFF  # inside IDAT: its CRC no longer matches
+    assert refused("bad.png", bytes(png)).code == "attachment_truncated"
+
+
+def test_truncated_or_broken_mp4s_are_refused():
+    clip = files.mp4(seconds=5, mdat=b"\x00" * 500)
+    ftyp = clip[: int.from_bytes(clip[:4], "big")]
+    for content in [
+        clip[:-100],  # the mdat claims more than arrived
+        clip + b"<html>",  # bytes after the last box
+        ftyp + files.box(b"mdat", b"\x00" * 100),  # recording stopped before the moov was written
+        ftyp + files.box(b"moov", files.box(b"trak", b"")),  # no mvhd
+        ftyp + files.box(b"moov", files.mvhd(seconds=0)),  # no length
+        clip.replace(b"moov", b"mo\x00v", 1),  # a box name that is not one
+    ]:
+        assert refused("clip.mp4", content).code == "attachment_truncated"
+
+
+def test_a_decompression_bomb_is_refused_from_its_header_fast():
+    bomb = files.png_bomb(20000)  # 400 million pixels in about 50 KB
+    assert len(bomb) < 60_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    error = refused("bomb.png", bomb)
+    assert time.perf_counter() - started < 0.5
+    assert error.code == "attachment_bomb"
+    assert error.message == "bomb.png has too many pixels (at most 100 megapixels)."
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 100_000  # nothing near the 400 MB the pixels would take
+
+
+def test_the_pixel_limit_is_deliberate_and_the_bomb_a_valid_png(settings):
+    assert process(Upload("small.png", files.png_bomb(2000))).kind == "photo"  # a real PNG, just large
+    settings.YIWANG_MAX_PHOTO_PIXELS = 100_000
+    assert refused("x.jpg", files.jpeg(size=(400, 300))).code == "attachment_bomb"
+    assert refused("x.heic", files.heic(size=(400, 300))).code == "attachment_bomb"
+    assert process(Upload("x.jpg", files.jpeg(size=(300, 300)))).kind == "photo"
+
+
+def test_a_video_too_long_is_refused(settings):
+    error = refused("long.mp4", files.mp4(seconds=61))
+    assert error.code == "attachment_duration" and error.message == "long.mp4 is longer than 60 seconds."
+    assert process(Upload("ok.mp4", files.mp4(seconds=60))).duration == 60
+    settings.YIWANG_MAX_VIDEO_SECONDS = 10
+    assert refused("long.mp4", files.mp4(seconds=11, version=1)).code == "attachment_duration"
+
+
+def test_too_many_files_are_refused_before_any_is_read(settings):
+    settings.YIWANG_MAX_ATTACHMENTS = 3
+    with pytest.raises(ValidationFailed) as caught, translation.override("en"):
+        media_prepare([Upload(f"{i}.jpg", b"not even looked at") for i in range(4)])
+    assert caught.value.code == "attachment_count" and caught.value.message == "At most 3 files per step."
+
+
+def test_a_step_is_refused_by_its_first_bad_file_and_the_same_file_twice_is_kept_once():
+    photo = files.jpeg()
+    assert len(media_prepare([Upload("a.jpg", photo), Upload("b.jpg", photo)])) == 1
+    with pytest.raises(ValidationFailed) as caught:
+        media_prepare([Upload("a.jpg", photo), Upload("b.jpg", files.gif())])
+    assert caught.value.code == "attachment_type"
+
+
+def test_a_long_hostile_name_is_shortened_in_the_message():
+    error = refused("../../" + "a" * 300 + ".jpg", b"MZ")
+    assert error.message.startswith("a" * 60 + "…") and "/" not in error.message.split(" is not")[0]
+
+
+@pytest.mark.filterwarnings("ignore:.*(EXIF|Tag data):UserWarning")
+def test_a_photo_with_corrupt_exif_is_still_taken_clean():
+    import struct
+
+    payload = (b"Exif\x00\x00II*\x00" + struct.pack("<IH", 8, 3) + b"\x12\x01\x03\x00\xff\xff\xff\xff"
+               + b"\x00" * 20)  # an orientation tag pointing past the end
+    plain = files.jpeg(metadata=False)
+    broken = plain[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + plain[2:]
+    kept = process(Upload(name="x.jpg", content=broken))
+    assert opened(kept.content).size == (400, 300) and b"Exif" not in kept.content
+    assert photo_position(Upload("x.jpg", broken)) is None
