@@ -107,6 +107,11 @@ class Case(models.Model):
             models.Index(fields=["lat", "lon"]),
             models.Index(fields=["category", "reported_at"]),
         ]
+        constraints = [
+            # The number a case has in the system it came from (a hotline's 工单编号): imported once per channel.
+            models.UniqueConstraint(fields=["channel", "external_ref"], condition=~Q(external_ref=""),
+                                    name="case_external_ref_once_per_channel"),
+        ]
         permissions = [
             ("accept_case", _("Can accept, reject and merge reports")),
             ("file_case", _("Can file cases")),

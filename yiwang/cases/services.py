@@ -318,7 +318,15 @@ def case_report(*, actor, description: str, channel: str, lat=None, lon=None, ad
         )
         clock_row = deadlines.begin(case, LimitStep.RESPOND, now)
         case.respond_due_at = case.due_at
-        case.save(force_insert=True)
+        if external_ref and Case.objects.filter(channel=channel, external_ref=external_ref).exists():
+            raise invalid(gettext("A case with this external reference already came in through this channel."),
+                          "external_ref_taken", "external_ref")
+        try:
+            with transaction.atomic():
+                case.save(force_insert=True)
+        except IntegrityError:  # the same reference committed by another request in the meantime
+            raise invalid(gettext("A case with this external reference already came in through this channel."),
+                          "external_ref_taken", "external_ref") from None
         clock_row.case = case
         clock_row.save(force_insert=True)
         files = _store(case, checked, action="report", actor=actor, now=now)

@@ -340,3 +340,12 @@ def test_no_merging_into_a_closed_case(cast, report):
     with pytest.raises(ValidationFailed) as refused:
         s.case_merge(actor=cast.acceptor, case=report(), into=closed, now=MONDAY)
     assert refused.value.code == "merge_target_invalid"
+
+
+def test_an_external_reference_comes_in_once_per_channel(cast, report):
+    report(actor=cast.acceptor, channel="hotline", external_ref="12345-2026-000001", reporter_name="张先生")
+    count = Case.objects.count()
+    with pytest.raises(ValidationFailed) as refused:
+        report(actor=cast.acceptor, channel="hotline", external_ref="12345-2026-000001")
+    assert refused.value.code == "external_ref_taken" and Case.objects.count() == count
+    report(actor=cast.acceptor, channel="department", external_ref="12345-2026-000001")  # another system's number
