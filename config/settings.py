@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "yiwang.accounts",
     "yiwang.notifications",
     "yiwang.cases",
+    "yiwang.imports",
     "yiwang.media",
     "yiwang.open311",
     "yiwang.demo",
@@ -219,6 +220,9 @@ SPECTACULAR_SETTINGS = {
         "ChannelEnum": "yiwang.cases.choices.Channel",
         "RatingEnum": "yiwang.cases.choices.Rating",
         "LimitUnitEnum": "yiwang.workcal.choices.LimitUnit",
+        "ImportRunStatusEnum": "yiwang.imports.choices.RunStatus",
+        "FileFormatEnum": "yiwang.imports.choices.FileFormat",
+        "CrsEnum": "yiwang.imports.choices.Crs",
         "AttachmentKindEnum": "yiwang.cases.choices.AttachmentKind",
     },
 }

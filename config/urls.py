@@ -9,6 +9,7 @@ from yiwang.accounts.api import AssignmentViewSet, MeView, TokenLoginView, UserV
 from yiwang.cases.api import CaseViewSet
 from yiwang.cases.api_measures import MeasuresView
 from yiwang.geo.api import ExportView, GridStaffViewSet, GridViewSet, LocateView, RegionViewSet
+from yiwang.imports.api import ImportErrorsView, ImportRunViewSet
 from yiwang.notifications.api import NotificationViewSet
 from yiwang.org.api import (
     CatalogueViewSet,
@@ -32,6 +33,7 @@ router.register("accounts/users", UserViewSet, basename="user")
 router.register("accounts/assignments", AssignmentViewSet, basename="assignment")
 router.register("cases", CaseViewSet, basename="case")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("imports", ImportRunViewSet, basename="import")
 
 
 def health(request):
@@ -45,6 +47,7 @@ api_v1 = [
     path("geo/export/", ExportView.as_view(), name="geo-export"),
     path("org/routing/", RoutingView.as_view(), name="org-routing"),
     path("measures/", MeasuresView.as_view(), name="measures"),
+    path("imports/<int:pk>/errors.csv", ImportErrorsView.as_view(), name="import-errors"),
     *router.urls,
 ]
 

@@ -27,14 +27,16 @@ REPORT = ["cases.add_case", "cases.view_case"]
 # Issuing and switching off Open311 API keys (yiwang.open311) for client systems in the admin's area.
 OPEN311_ADMIN = ["open311.view_apiclient", "open311.add_apiclient", "open311.change_apiclient"]
 DESK = [*REPORT, "cases.accept_case", "cases.view_contact_case"]  # the acceptor's desk (受理)
+# Bulk imports of hotline and legacy cases (yiwang.imports): upload, follow, stop and resume them.
+IMPORT = ["imports.add_importrun", "imports.view_importrun", "imports.change_importrun"]
 
 # code: (name — a msgid translated in the interface, staff role?, permissions)
 DEFAULT_ROLES = {
-    "admin": (gettext_noop("Administrator"), True, [*ADMIN, *CASE_ALL, *OPEN311_ADMIN]),
-    "acceptor": (gettext_noop("Acceptor"), True, [*BASE_READ, *DESK]),
+    "admin": (gettext_noop("Administrator"), True, [*ADMIN, *CASE_ALL, *IMPORT, *OPEN311_ADMIN]),
+    "acceptor": (gettext_noop("Acceptor"), True, [*BASE_READ, *DESK, *IMPORT]),
     "shift_lead": (gettext_noop("Shift leader"), True, [
         *BASE_READ, *DESK, "cases.file_case", "cases.dispatch_case", "cases.reopen_case", "cases.park_case",
-        "cases.void_case", "cases.escalate_case", "cases.approve_extension_case",
+        "cases.void_case", "cases.escalate_case", "cases.approve_extension_case", *IMPORT,
     ]),
     "dispatcher": (gettext_noop("Dispatcher"), True, [
         *BASE_READ, *CASE_VIEW, "cases.dispatch_case", "cases.approve_extension_case", "cases.escalate_case",
