@@ -565,7 +565,7 @@ class _History:
         else:  # video monitoring and department systems come in through the district's desk
             actor = self.cast.over(rng, ("acceptor",), ancestor_paths(grid.path)[1])
             if channel == Channel.DEPARTMENT:
-                fields["external_ref"] = f"{DEPARTMENT_REFS.get(story.code, 'GA')}-{t:%Y%m%d}-{rng.randrange(10**4):04d}"
+                fields["external_ref"] = f"{DEPARTMENT_REFS.get(story.code, 'GA')}-{t:%Y%m%d%H%M%S}-{rng.randrange(10**4):04d}"
         story.reporter = actor
         story.case = cs.case_report(actor=actor, now=t, **fields)
         story.grid = self.grids[story.case.grid_id]
