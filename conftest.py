@@ -6,6 +6,8 @@ import importlib
 
 import pytest
 
+pytest_plugins = ["yiwang.web.testing.fixtures"]
+
 SQUARE = lambda x0, y0, x1, y1: {  # noqa: E731
     "type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]],
 }

@@ -60,6 +60,10 @@ INSTALLED_APPS = [
     "yiwang.media",
     "yiwang.open311",
     "yiwang.demo",
+    "yiwang.web",
+    "yiwang.phone",
+    "yiwang.console",
+    "yiwang.command",
 ]
 
 MIDDLEWARE = [
@@ -176,7 +180,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
 
 # --- Language and time ------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

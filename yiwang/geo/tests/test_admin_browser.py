@@ -8,39 +8,7 @@ from yiwang.geo.models import Grid
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
-
-
-@pytest.fixture
-def page(monkeypatch, _live_server_sessions_ended):
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls in the tests are plain sync code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed: run `make test`, which installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-        yield context.new_page()
-        browser.close()
-
-
-@pytest.fixture(scope="session")
-def _live_server_sessions_ended(django_db_setup, django_db_blocker):
-    """The session-wide live server keeps a PostgreSQL session open after it stops, which would stop the test
-    database from being dropped. Set up before the live server, this ends that session after it stops."""
-    yield
-    from django.db import connection
-
-    with django_db_blocker.unblock():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 def login(page, live_server, username):
