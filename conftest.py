@@ -22,9 +22,11 @@ def _plain_static_storage(settings):
     # Hashing passwords at production strength would dominate the test run.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # A test's rolled-back calendar overrides must not linger in this process's calendar cache.
+    from yiwang.accounts.policies import forget_grants
     from yiwang.workcal import calendar
 
     calendar.forget()
+    forget_grants()  # grants kept in this process from an earlier test's rolled-back people
 
 
 @pytest.fixture(autouse=True)

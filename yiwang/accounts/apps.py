@@ -8,9 +8,26 @@ class AccountsConfig(AppConfig):
     verbose_name = _("People and permissions")
 
     def ready(self):
-        from django.db.models.signals import post_migrate
+        from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
         post_migrate.connect(_install_default_roles)
+        # Grants are kept per process (accounts.policies.grants_for); anything they are made of, changed by any
+        # door (services, the admin, a data migration), gives them a new generation. Cache invalidation is the
+        # one thing signals are used for here.
+        for label in ("accounts.RoleAssignment", "accounts.Role", "geo.Region", "geo.Grid", "org.Unit"):
+            post_save.connect(_grants_source_changed, sender=label, dispatch_uid=f"grants-save-{label}")
+            post_delete.connect(_grants_source_changed, sender=label, dispatch_uid=f"grants-delete-{label}")
+        from yiwang.accounts.models import Role
+
+        m2m_changed.connect(_grants_source_changed, sender=Role.permissions.through, dispatch_uid="grants-m2m")
+
+
+def _grants_source_changed(sender, raw=False, **kwargs):
+    if raw:  # loading fixtures
+        return
+    from yiwang.accounts.policies import grants_changed
+
+    grants_changed()
 
 
 def _install_default_roles(sender, using="default", **kwargs):

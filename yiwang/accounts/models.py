@@ -111,3 +111,20 @@ class RoleAssignment(models.Model):
     def scope_label(self) -> str:
         target = self.region or self.grid or self.unit
         return str(target) if target else str(_("own records"))
+
+
+class GrantsGeneration(models.Model):
+    """One row whose token changes, in the same transaction, with anything a grant is made of (assignments,
+    roles and their permissions, the paths of regions, grids and units). Each process keeps the grants it
+    computed under the token it saw; a new token makes every process compute them afresh. A random token, not
+    a counter: a change that rolls back restores the old token, and the next change can never meet an entry
+    computed inside the rolled-back one."""
+
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        verbose_name = _("grants generation")
+        default_permissions = ()
+
+    def __str__(self):
+        return self.token

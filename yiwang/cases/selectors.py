@@ -120,8 +120,9 @@ def _distance_m(lat1, lon1, lat2, lon2) -> float:
 
 def case_duplicates_for(*, actor, category, lat: float | None, lon: float | None, at: dt.datetime,
                         exclude: int | None = None, radius_m: float | None = None,
-                        days: float | None = None) -> list[tuple[Case, float]]:
-    """Open cases of the same subcategory within `radius_m` metres and `days` days before `at`, nearest first —
+                        days: float | None = None, limit: int = 20) -> list[tuple[Case, float]]:
+    """Open cases of the same subcategory within `radius_m` metres and `days` days before `at`, the `limit`
+    nearest first —
     the cases a new report is probably a duplicate of. Staff see those in their scope; a resident (who may
     join an open case instead of reporting it again) is offered every open case nearby, and the API shows them
     only its public fields."""
@@ -140,8 +141,10 @@ def case_duplicates_for(*, actor, category, lat: float | None, lon: float | None
     )
     if exclude:
         candidates = candidates.exclude(pk=exclude)
-    found = [(case, _distance_m(lat, lon, case.lat, case.lon)) for case in candidates[:200]]
-    return sorted([(c, d) for c, d in found if d <= radius_m], key=lambda pair: pair[1])
+    # Only what the answer shows is loaded: this runs on every new report.
+    candidates = candidates.only("id", "number", "status", "description", "reported_at", "lat", "lon")
+    found = [(case, _distance_m(lat, lon, case.lat, case.lon)) for case in candidates.order_by()[:200]]
+    return sorted([(c, d) for c, d in found if d <= radius_m], key=lambda pair: pair[1])[:limit]
 
 
 @dataclass(frozen=True)

@@ -103,9 +103,10 @@ def _lock(case: Case | int) -> Case:
 def _journal(*, actor, case: Case, action: str, before: dict | None, details: dict | None = None,
              reason: str = "") -> None:
     after = {**snapshot(case, TRACKED), **(details or {})}
+    case_event_publish(case=case, action=action)  # webhooks, sent after commit
+    # Last: the journal's tail is what concurrent writes wait on, so it is held as briefly as possible.
     audit_write(actor=actor, action=action, obj=case, before=before, after=after, reason=reason,
                 scope_path=case.region_path)
-    case_event_publish(case=case, action=action)  # webhooks, sent after commit
 
 
 def _transition(verb: str, *, actor, case: Case | int, now: dt.datetime | None, reason: str = "",
@@ -172,17 +173,25 @@ def _check_uploads(uploads: Iterable[Upload]) -> list[Processed]:
     return media_prepare(uploads)
 
 
-def _store(case: Case, checked: list[Processed], *, action: str, actor, now: dt.datetime,
-           public: bool = True) -> list[int]:
+def _store_files(checked: list[Processed]) -> list:
     """Files are content-addressed, so a retried step never stores one twice; if the step rolls back, the
     files it wrote are removed again (yiwang.media.services)."""
+    return media_write(checked) if checked else []
+
+
+def _attach(case: Case, stored: list, *, action: str, actor, now: dt.datetime, public: bool = True) -> list[int]:
     rows = [CaseAttachment(case=case, action=action, kind=s.item.kind, file=s.name,
                            thumbnail=s.thumbnail_name, content_type=s.item.content_type,
                            extension=s.item.extension, size=s.item.size,
                            width=s.item.width, height=s.item.height, duration=s.item.duration,
                            sha256=s.item.sha256, uploaded_by=actor, created_at=now, is_public=public)
-            for s in media_write(checked)]
-    return [row.pk for row in CaseAttachment.objects.bulk_create(rows)]
+            for s in stored]
+    return [row.pk for row in CaseAttachment.objects.bulk_create(rows)] if rows else []
+
+
+def _store(case: Case, checked: list[Processed], *, action: str, actor, now: dt.datetime,
+           public: bool = True) -> list[int]:
+    return _attach(case, _store_files(checked), action=action, actor=actor, now=now, public=public)
 
 
 # --- numbers, places, categories ----------------------------------------------------------------------------
@@ -217,7 +226,7 @@ def _place(*, lat, lon, region: Region | None) -> tuple[Grid | None, Region, str
             raise invalid(gettext("Latitude and longitude must both be numbers."), "location_invalid", "lat")
         location = grid_locate(lat=lat, lon=lon)
         if location is not None:
-            grid = Grid.objects.select_related("community").get(pk=location.grid.id)
+            grid = Grid.objects.select_related("community").defer("boundary", "community__boundary").get(pk=location.grid.id)
             return grid, grid.community, grid.path
         if region is None:
             raise invalid(gettext("This place is outside every grid of the platform."), "outside_area", "lat")
@@ -279,12 +288,26 @@ def _may_report(actor, path: str) -> bool | None:
     raise PermissionRefused()
 
 
-def case_report(*, actor, description: str, channel: str, lat=None, lon=None, address: str = "",
-                region: Region | None = None, category: Category | None = None, urgency: str | None = None,
-                answers: dict | None = None, reporter_name: str = "", reporter_phone: str = "",
-                is_anonymous: bool = False, external_ref: str = "", attachments: Iterable[Upload] = (),
-                now: dt.datetime | None = None) -> Case:
-    """上报: a new report from any channel, located to its grid, waiting to be accepted."""
+@dataclass
+class ReportDraft:
+    """A report checked and placed, not yet written: `case_report_prepare` does every read (the grid, the
+    reporter's grants, the category, the photos' processing) outside any transaction, so the write that
+    follows holds the database's locks for as short a time as possible. On PostgreSQL it also takes the
+    case's number (see there)."""
+
+    actor: object
+    case: Case  # unsaved, without its number
+    clock_row: CaseDeadline
+    checked: list[Processed]
+    now: dt.datetime
+
+
+def case_report_prepare(*, actor, description: str, channel: str, lat=None, lon=None, address: str = "",
+                        region: Region | None = None, category: Category | None = None, urgency: str | None = None,
+                        answers: dict | None = None, reporter_name: str = "", reporter_phone: str = "",
+                        is_anonymous: bool = False, external_ref: str = "", attachments: Iterable[Upload] = (),
+                        now: dt.datetime | None = None) -> ReportDraft:
+    """Check a report and place it on its grid; writes nothing (see `case_report_commit`)."""
     from yiwang.cases.choices import Channel
 
     now = now or clock.now()
@@ -297,7 +320,7 @@ def case_report(*, actor, description: str, channel: str, lat=None, lon=None, ad
     category = _subcategory(category, required=False)
     answers = _check_answers(category, answers)
     checked = _check_uploads(attachments)
-    with clock.frozen(now), transaction.atomic():
+    with clock.frozen(now):
         grid, place, path = _place(lat=lat, lon=lon, region=region)
         how = _may_report(actor, path)
         if how == "own" and channel not in (Channel.APP, Channel.ENTERPRISE):
@@ -308,7 +331,7 @@ def case_report(*, actor, description: str, channel: str, lat=None, lon=None, ad
             reporter_name = reporter_name or reporter.real_name
             reporter_phone = reporter_phone or reporter.phone
         case = Case(
-            number=_next_number(now), channel=channel, external_ref=external_ref, description=description,
+            channel=channel, external_ref=external_ref, description=description,
             address=address.strip(), lat=float(lat) if lat is not None else None,
             lon=float(lon) if lon is not None else None, grid=grid, region=place, region_path=path,
             level=place, level_path=place.path, category=category,
@@ -319,23 +342,59 @@ def case_report(*, actor, description: str, channel: str, lat=None, lon=None, ad
         clock_row = deadlines.begin(case, LimitStep.RESPOND, now)
         case.respond_due_at = case.due_at
         if external_ref and Case.objects.filter(channel=channel, external_ref=external_ref).exists():
-            raise invalid(gettext("A case with this external reference already came in through this channel."),
-                          "external_ref_taken", "external_ref")
-        try:
-            with transaction.atomic():
-                case.save(force_insert=True)
-        except IntegrityError:  # the same reference committed by another request in the meantime
-            raise invalid(gettext("A case with this external reference already came in through this channel."),
-                          "external_ref_taken", "external_ref") from None
-        clock_row.case = case
-        clock_row.save(force_insert=True)
-        files = _store(case, checked, action="report", actor=actor, now=now)
+            raise _external_ref_taken()
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            # The number in its own statement: the day's counter row is then locked for one statement instead of
+            # the whole write, which every concurrent report would wait on. A write that fails after this
+            # leaves a gap in the day's numbers. (SQLite writers take turns anyway, so there it is taken in
+            # the write.)
+            case.number = _next_number(now)
+    return ReportDraft(actor=actor, case=case, clock_row=clock_row, checked=checked, now=now)
+
+
+def _external_ref_taken() -> DomainError:
+    return invalid(gettext("A case with this external reference already came in through this channel."),
+                   "external_ref_taken", "external_ref")
+
+
+def case_report_commit(*, draft: ReportDraft) -> Case:
+    """Write a prepared report: the case, its first clock, its files and the journal. The journal's tail, which
+    every concurrent write waits on, is taken last, right before the commit."""
+    case, now, actor = draft.case, draft.now, draft.actor
+    with clock.frozen(now), transaction.atomic():
+        files = _store_files(draft.checked)  # removed again if this rolls back
+        if not case.number:
+            case.number = _next_number(now)
+        if case.external_ref:
+            try:
+                with transaction.atomic():
+                    case.save(force_insert=True)
+            except IntegrityError:  # the same reference committed by another request in the meantime
+                raise _external_ref_taken() from None
+        else:
+            case.save(force_insert=True)
+        draft.clock_row.case = case
+        draft.clock_row.save(force_insert=True)
+        attachment_ids = _attach(case, files, action="report", actor=actor, now=now)
         _journal(actor=actor, case=case, action="case.report", before=None, details={
-            "number": case.number, "channel": channel, "description": description, "address": case.address,
-            "lat": case.lat, "lon": case.lon, "reporter_name": case.reporter_name,
-            "reporter_phone": mask_phone(case.reporter_phone), "attachments": files,
+            "number": case.number, "channel": case.channel, "description": case.description,
+            "address": case.address, "lat": case.lat, "lon": case.lon, "reporter_name": case.reporter_name,
+            "reporter_phone": mask_phone(case.reporter_phone), "attachments": attachment_ids,
         })
     return case
+
+
+def case_report(*, actor, description: str, channel: str, lat=None, lon=None, address: str = "",
+                region: Region | None = None, category: Category | None = None, urgency: str | None = None,
+                answers: dict | None = None, reporter_name: str = "", reporter_phone: str = "",
+                is_anonymous: bool = False, external_ref: str = "", attachments: Iterable[Upload] = (),
+                now: dt.datetime | None = None) -> Case:
+    """上报: a new report from any channel, located to its grid, waiting to be accepted."""
+    return case_report_commit(draft=case_report_prepare(
+        actor=actor, description=description, channel=channel, lat=lat, lon=lon, address=address, region=region,
+        category=category, urgency=urgency, answers=answers, reporter_name=reporter_name,
+        reporter_phone=reporter_phone, is_anonymous=is_anonymous, external_ref=external_ref,
+        attachments=attachments, now=now))
 
 
 # --- accept 受理, reject 不予受理, merge 合并 -------------------------------------------------------------------

@@ -49,31 +49,50 @@ def fingerprint(data, files: dict | None = None) -> str:
 def idempotent(*, owner: str, scope: str, key: str | None, request_hash: str,
                produce: Callable[[], tuple[int, dict]]) -> tuple[int, dict, bool]:
     """(status, body, replayed): `produce()` runs at most once per (owner, scope, key) — its answer and the
-    change it makes commit together."""
+    change it makes commit together.
+
+    The key's row is written first, in the same transaction as the change, and filled with the answer at the
+    end: a copy racing in waits on that row's unique index (PostgreSQL; SQLite serialises writers anyway) and,
+    once the first has committed, finds its answer instead of doing the work twice. Writing it first also keeps
+    it out of the end of the transaction, where the journal's tail is held."""
     if not key:
         status, body = produce()
         return status, body, False
     if not KEY_PATTERN.match(key):
         raise invalid(_("An Idempotency-Key is 1 to 128 printable ASCII characters."), "idempotency_key_invalid")
-    with transaction.atomic():
-        found = _stored(owner, scope, key)
-        if found is None:
+    claimed = False
+    try:
+        with transaction.atomic():
+            row = IdempotencyKey.objects.create(owner=owner, endpoint=scope, key=key, request_hash=request_hash,
+                                                status_code=0, response={}, created_at=clock.now())
+            claimed = True
             status, body = produce()
-            try:
-                with transaction.atomic():
-                    IdempotencyKey.objects.create(owner=owner, endpoint=scope, key=key, request_hash=request_hash,
-                                                  status_code=status, response=body, created_at=clock.now())
-                return status, body, False
-            except IntegrityError:
-                # A copy of this request committed first; this one's work is rolled back with the error below
-                # unless its answer is the same request's.
-                found = _stored(owner, scope, key)
-                if found is None:
-                    raise
-                transaction.set_rollback(True)
-        if found.request_hash != request_hash:
-            raise KeyReused()
-        return found.status_code, found.response, True
+            IdempotencyKey.objects.filter(pk=row.pk).update(status_code=status, response=body)
+            return status, body, False
+    except IntegrityError:
+        if claimed:  # the change itself broke a constraint: not about the key
+            raise
+    found = _stored(owner, scope, key)  # the copy that holds the key has committed
+    if found is None:  # it rolled back after all: this request is tried afresh
+        return idempotent(owner=owner, scope=scope, key=key, request_hash=request_hash, produce=produce)
+    if found.request_hash != request_hash:
+        raise KeyReused()
+    return found.status_code, found.response, True
+
+
+def stored_answer(*, owner: str, scope: str, key: str | None, request_hash: str) -> tuple[int, dict] | None:
+    """The first answer to this key, if one committed — a quick look before doing any work for a retry.
+    `idempotent` still decides under its transaction; this only saves a retry the checks."""
+    if not key:
+        return None
+    if not KEY_PATTERN.match(key):
+        raise invalid(_("An Idempotency-Key is 1 to 128 printable ASCII characters."), "idempotency_key_invalid")
+    found = _stored(owner, scope, key)
+    if found is None:
+        return None
+    if found.request_hash != request_hash:
+        raise KeyReused()
+    return found.status_code, found.response
 
 
 def _stored(owner: str, scope: str, key: str) -> IdempotencyKey | None:

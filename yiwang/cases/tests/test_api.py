@@ -142,3 +142,25 @@ def test_admin_lists_cases_read_only_and_in_scope(cast, report, client):
     assert client.get("/admin/cases/case/add/").status_code == 403
     page = client.get(f"/admin/cases/case/{mine.pk}/change/").content.decode()
     assert "13900000000" not in page  # personal data stays out of the admin
+
+
+def test_a_new_reports_hand_written_answer_equals_the_case_serializers(cast, api, report):
+    """The intake path writes its answer by hand for speed (api.case_payload); it must stay the same JSON as
+    the serializer every other case answer uses — for a resident, for staff, with a photo and without."""
+    from yiwang.cases.api import CaseSerializer
+    from yiwang.cases.models import Case
+
+    for user, extra in ((cast.resident, {}), (cast.acceptor, {"reporter_name": "张三", "reporter_phone": "13812345678",
+                                                               "channel": "hotline"})):
+        client = api(user)
+        answer = client.post("/api/v1/cases/", {"description": "井盖缺失", "lat": 40.005, "lon": 120.005,
+                                                "category": "E0102", **extra}, format="json")
+        assert answer.status_code == 201, answer.content
+        body = answer.json()
+        duplicates = body.pop("duplicates")
+        assert isinstance(duplicates, list)
+        case = Case.objects.select_related("grid", "region", "level", "category", "lead_unit").get(pk=body["id"])
+        request = client.get("/api/v1/cases/").wsgi_request
+        request.user = user
+        expected = CaseSerializer(case, context={"request": request}).data
+        assert body == expected
