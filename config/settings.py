@@ -283,6 +283,8 @@ YIWANG_SMS_URL = os.environ.get("YIWANG_SMS_URL", "")  # for yiwang.notification
 YIWANG_SMS_TOKEN = os.environ.get("YIWANG_SMS_TOKEN", "")
 YIWANG_SMS_TIMEOUT = float(os.environ.get("YIWANG_SMS_TIMEOUT", "10"))
 YIWANG_SMS_MAX_CHARS = int(os.environ.get("YIWANG_SMS_MAX_CHARS", "140"))
+# Sent and failed deliveries (and their attempt log) are kept this many days, then purged nightly.
+YIWANG_DELIVERY_KEEP_DAYS = int(os.environ.get("YIWANG_DELIVERY_KEEP_DAYS", "90"))
 YIWANG_WEBHOOK_TIMEOUT = float(os.environ.get("YIWANG_WEBHOOK_TIMEOUT", "10"))
 # How long (seconds) a process keeps the list of active webhook subscriptions before reading it again.
 YIWANG_WEBHOOK_RECHECK_SECONDS = float(os.environ.get("YIWANG_WEBHOOK_RECHECK_SECONDS", "5"))

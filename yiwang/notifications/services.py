@@ -493,3 +493,20 @@ def webhook_subscription_update(*, actor, subscription: WebhookSubscription, rea
                 reason=reason, scope_path=subscription.region_path)
     _subscriptions_changed()
     return subscription
+
+
+def deliveries_purge(*, now: dt.datetime | None = None, keep_days: int | None = None) -> int:
+    """Forget deliveries that are done (sent, or failed for good) and older than YIWANG_DELIVERY_KEEP_DAYS,
+    with their attempt log. One waiting to be sent is never forgotten, however old. Housekeeping of a log,
+    like the idempotency keys' purge: the case changes they reported on stay in the journal."""
+    keep_days = settings.YIWANG_DELIVERY_KEEP_DAYS if keep_days is None else keep_days
+    cutoff = (now or clock.now()) - dt.timedelta(days=keep_days)
+    old = Delivery.objects.filter(status__in=[DeliveryStatus.SENT, DeliveryStatus.FAILED], created_at__lt=cutoff)
+    purged = 0
+    while True:  # in batches, so a big backlog never holds one long write
+        ids = list(old.values_list("pk", flat=True)[:2000])
+        if not ids:
+            return purged
+        with transaction.atomic():
+            DeliveryAttempt.objects.filter(delivery_id__in=ids).delete()
+            purged += Delivery.objects.filter(pk__in=ids).delete()[0]

@@ -9,7 +9,7 @@ import logging
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
-from yiwang.notifications.services import deliveries_send, deliveries_send_due
+from yiwang.notifications.services import deliveries_purge, deliveries_send, deliveries_send_due
 
 log = logging.getLogger(__name__)
 
@@ -26,3 +26,8 @@ def deliver_due():
     if any(counts.values()):
         log.info("deliveries: %(sent)d sent, %(pending)d to retry, %(failed)d failed", counts)
     return counts
+
+
+@db_periodic_task(crontab(minute="27", hour="3"))
+def purge_deliveries():
+    return deliveries_purge()

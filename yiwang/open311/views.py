@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import re
 
 from django.conf import settings
@@ -27,6 +28,7 @@ from yiwang.open311.models import ApiClient
 from yiwang.org.models import Category
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+log = logging.getLogger(__name__)
 
 
 class KeyRefused(PermissionRefused):
@@ -163,6 +165,13 @@ def endpoint(*methods: str, key_required_for: tuple[str, ...] = ()):
                 descriptions = [str(m) for messages in exc.fields.values() for m in messages] or [str(exc.message)]
                 headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
                 return formats.errors(fmt, _status(exc), list(dict.fromkeys(descriptions)), headers=headers)
+            except Exception:
+                # A fault of ours: logged with its trace for the operators (and the request id, through the
+                # log's context), answered in the spec's error format, never as an HTML page. The transaction
+                # of a write has rolled back by now, so nothing is half-saved.
+                log.exception("Open311 %s %s failed", request.method, request.path)
+                return formats.errors(fmt, 500, [gettext(
+                    "Something went wrong on our side; nothing was saved. Please try again later.")])
             root, data, *rest = answer
             status = rest[0] if rest else 200
             headers = rest[1] if len(rest) > 1 else None

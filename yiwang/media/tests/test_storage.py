@@ -162,3 +162,28 @@ def test_committed_files_stay_and_a_later_rollback_removes_only_its_own(media, c
     gc.collect()
     media_cleanup()
     assert Case.objects.count() == 2 and len(stored_files(media)) == len(on_disk) + 2  # kept: rows need them
+
+
+def test_the_nightly_sweep_removes_old_files_no_attachment_refers_to(media, cast, report):
+    """A process killed between writing a file and committing its row leaves the file behind; the sweep removes
+    it once it is a day old, and never a file a case uses or one whose step may still be committing."""
+    import datetime as dt
+    import os
+
+    from django.utils import timezone
+
+    from yiwang.media import tasks
+    from yiwang.media.services import media_orphans_sweep
+
+    case = report(attachments=[Upload(name="现场.png", content=files.png())])
+    kept = sorted([case.attachments.get().file.name, case.attachments.get().thumbnail.name])
+    orphan_old, orphan_new = "cases/ab/cd/" + "ab" * 32 + ".jpg", "cases/ef/01/" + "ef" * 32 + ".jpg"
+    for name in (orphan_old, orphan_new):
+        (media / name).parent.mkdir(parents=True, exist_ok=True)
+        (media / name).write_bytes(b"\xff\xd8\xff left behind")
+    two_days_ago = (timezone.now() - dt.timedelta(days=2)).timestamp()
+    for name in (orphan_old, *kept):  # the case's own files are just as old
+        os.utime(media / name, (two_days_ago, two_days_ago))
+    assert media_orphans_sweep() == 1
+    assert stored_files(media) == sorted([*kept, orphan_new])
+    assert tasks.sweep_orphaned_media.call_local() == 0

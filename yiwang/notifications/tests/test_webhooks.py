@@ -342,3 +342,20 @@ def test_a_stale_list_of_subscriptions_never_breaks_a_case_change(cast, report):
     tasks.deliver_due.call_local()
     delivery = Delivery.objects.get()
     assert delivery.status == DeliveryStatus.FAILED and "removed" in delivery.last_error
+
+
+def test_done_deliveries_are_purged_after_the_keeping_period_and_waiting_ones_never(cast, report, stub, settings):
+    settings.YIWANG_DELIVERY_KEEP_DAYS = 90
+    server = stub([(200, {"ok": True}), (500, "down")])
+    subscribe(cast.world.city, server.url, events="case.report")
+    report()
+    report()
+    t0 = timezone.now() + dt.timedelta(seconds=1)
+    services.deliveries_send_due(now=t0)  # one sent, one waiting for its retry
+    waiting, sent = Delivery.objects.order_by("status")  # "pending" < "sent"
+    assert (waiting.status, sent.status) == (DeliveryStatus.PENDING, DeliveryStatus.SENT)
+    Delivery.objects.update(created_at=t0 - dt.timedelta(days=91))
+    assert services.deliveries_purge(now=t0 + dt.timedelta(days=1)) == 1
+    assert list(Delivery.objects.values_list("status", flat=True)) == [DeliveryStatus.PENDING]
+    assert waiting.attempt_log.count() == 1  # the waiting one keeps its log
+    assert tasks.purge_deliveries.call_local() == 0

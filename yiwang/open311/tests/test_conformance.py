@@ -515,3 +515,17 @@ def test_errors_speak_the_clients_language(cast):
     chinese = json_(Http("zh-hans").post("requests.json", {"service_code": "E0102"}))
     assert english[0]["code"] == chinese[0]["code"] == 403
     assert english[0]["description"] != chinese[0]["description"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_fault_of_ours_is_the_specs_500_and_saves_nothing(o311, post, monkeypatch, fmt, caplog):
+    from yiwang.cases import services as case_services
+
+    def broken(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(case_services, "_journal", broken)  # fails inside the write, after the case row
+    response = post(fmt=fmt)
+    assert "nothing was saved" in errors(response, 500, fmt)[0] or "没有保存" in errors(response, 500, fmt)[0]
+    assert not Case.objects.exists()
+    assert "disk full" in caplog.text  # the operators see the cause in the log
