@@ -101,14 +101,20 @@ def may_see_contact(actor, case: Case) -> bool:
         Case.objects.filter(pk=case.pk), actor=actor, action="cases.view_contact_case").exists()
 
 
-def is_staff(actor) -> bool:
-    """Whether the actor works cases (any case permission beyond reporting and rating their own)."""
+def is_staff(actor, case: Case | None = None) -> bool:
+    """Whether the actor works cases — holds a case view grant beyond their own reports — anywhere, or over
+    `case` (its place, the level holding it, or its lead unit)."""
     if actor is None or getattr(actor, "is_superuser", False):
         return True
-    from yiwang.accounts.policies import OWN, grants_for
+    from yiwang.accounts.policies import GRID, OWN, REGION, UNIT, grants_for
 
-    return any(g.kind != OWN for name, grants in grants_for(actor).items() if name == "cases.view_case"
-               for g in grants)
+    grants = [g for g in grants_for(actor).get("cases.view_case", []) if g.kind != OWN]
+    if case is None:
+        return bool(grants)
+    return any(
+        (g.kind in (REGION, GRID) and (case.region_path.startswith(g.path) or case.level_path.startswith(g.path)))
+        or (g.kind == UNIT and case.lead_unit_id == g.unit_id)
+        for g in grants)
 
 
 def _distance_m(lat1, lon1, lat2, lon2) -> float:
@@ -175,8 +181,7 @@ def case_timeline(*, actor, case: Case, public: bool | None = None) -> list[Time
     sees) is the steps a citizen cares about, in plain words, without names; staff see every step. A report
     merged into another case also shows that case's steps after the merge: its outcome is theirs."""
     if public is None:
-        public = not restrict(Case.objects.filter(pk=case.pk), actor=actor, action="cases.accept_case").exists() \
-            and not _is_staff_viewer(actor, case)
+        public = not is_staff(actor, case)
     sources = [(case.pk, None)]
     if case.parent_id:
         merged_at = case.ended_at
@@ -204,12 +209,3 @@ def case_timeline(*, actor, case: Case, public: bool | None = None) -> list[Time
             details={} if public else {k: v for k, v in after.items() if k not in ("reporter_phone",)},
         ))
     return entries
-
-
-def _is_staff_viewer(actor, case: Case) -> bool:
-    if actor is None or getattr(actor, "is_superuser", False):
-        return True
-    return any(
-        restrict(Case.objects.filter(pk=case.pk), actor=actor, action=perm).exists()
-        for perm in ("cases.handle_case", "cases.verify_case", "cases.supervise_case", "cases.dispatch_case")
-    )

@@ -349,3 +349,15 @@ def test_an_external_reference_comes_in_once_per_channel(cast, report):
         report(actor=cast.acceptor, channel="hotline", external_ref="12345-2026-000001")
     assert refused.value.code == "external_ref_taken" and Case.objects.count() == count
     report(actor=cast.acceptor, channel="department", external_ref="12345-2026-000001")  # another system's number
+
+
+def test_an_escalated_case_keeps_its_full_timeline_for_the_staff_below(cast, report):
+    """Escalation hands the case to the street; the community staff and grid worker where it happened still
+    follow every step with names, and the reporter still reads only the plain public steps."""
+    case = walk_to(cast, report(), Status.FILED)
+    case = s.case_escalate(actor=cast.shift_lead, case=case, reason="需街道协调", now=MONDAY)
+    assert case.level == cast.world.street_a
+    for staff in (cast.community, cast.grid_worker):
+        steps = case_timeline(actor=staff, case=case)
+        assert [t.action for t in steps][-1] == "escalate" and steps[-1].actor == "shift_a"
+    assert all(t.actor == "" for t in case_timeline(actor=cast.resident, case=case))
