@@ -535,6 +535,21 @@ class CaseViewSet(viewsets.ViewSet):
         return self._out(services.case_reopen(actor=request.user, case=int(pk),
                                               reason=self._input(ReasonInput)["reason"]))
 
+    @extend_schema(request=RateInput, responses=CaseSerializer)
+    @action(detail=True, methods=["post"], url_path="rate-callback")
+    def rate_callback(self, request, pk=None):
+        """回访: the desk records the rating a citizen gave on a return call (cases without an app reporter)."""
+        data = self._input(RateInput)
+        return self._out(services.case_rate_callback(actor=request.user, case=int(pk), rating=data["rating"],
+                                                     comment=data["comment"]))
+
+    @extend_schema(request=ReasonInput, responses=CaseSerializer)
+    @action(detail=True, methods=["post"], url_path="reopen-deny")
+    def reopen_deny(self, request, pk=None):
+        """不予重办: turn down a request to reopen, with the reason the reporter reads."""
+        return self._out(services.case_reopen_deny(actor=request.user, case=int(pk),
+                                                   reason=self._input(ReasonInput)["reason"]))
+
     @extend_schema(request=SelfHandleInput, responses=CaseSerializer)
     @action(detail=True, methods=["post"], url_path="self-handle")
     def self_handle(self, request, pk=None):

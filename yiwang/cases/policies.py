@@ -59,8 +59,14 @@ TRANSITIONS: dict[str, Transition] = {t.verb: t for t in [
                needs_reason=True),
     Transition("rate", frozenset({S.CLOSED}), S.RATED, "cases.rate_case", (OWN,),
                gettext_noop("You rated the result.")),
+    # 回访: a case nobody reported through the app (a hotline call, a patrol, an import) is rated by the desk
+    # that calls the citizen back.
+    Transition("rate_callback", frozenset({S.CLOSED}), S.RATED, "cases.accept_case", (AREA, LEVEL),
+               gettext_noop("Rated on our return call.")),
     Transition("reopen", frozenset({S.RATED}), None, "cases.reopen_case", (LEVEL,),
                gettext_noop("Reopened to be handled again."), needs_reason=True),
+    Transition("reopen_deny", frozenset({S.RATED}), None, "cases.reopen_case", (LEVEL,),
+               gettext_noop("Not reopened: %(reason)s"), needs_reason=True),
     Transition("self_handle", frozenset({S.REPORTED}), S.HANDLED, "cases.self_handle_case", (AREA,),
                gettext_noop("Handled on the spot by the grid worker: %(result)s")),
     Transition("escalate", frozenset({S.ACCEPTED, *WORKING}), None, "cases.escalate_case", (LEVEL, UNIT),

@@ -614,7 +614,7 @@ def case_rework(*, actor, case, reason: str, attachments: Iterable[Upload] = (),
     return _transition("rework", actor=actor, case=case, now=now, reason=reason, apply=apply)
 
 
-def case_rate(*, actor, case, rating: str, comment: str = "", now=None) -> Case:
+def _rated(rating: str, comment: str):
     if rating not in Rating.values:
         raise invalid(gettext("Choose satisfied, basically satisfied or unsatisfied."), "rating_invalid", "rating")
 
@@ -628,7 +628,36 @@ def case_rate(*, actor, case, rating: str, comment: str = "", now=None) -> Case:
                    case=case, text=gettext("The reporter of case %(n)s is not satisfied and asks to reopen it.")
                    % {"n": case.number})
         return {"rating": rating, "comment": case.rating_comment}
-    return _transition("rate", actor=actor, case=case, now=now, apply=apply)
+    return apply
+
+
+def case_rate(*, actor, case, rating: str, comment: str = "", now=None) -> Case:
+    """评价: the reporter rates the result of a closed case."""
+    return _transition("rate", actor=actor, case=case, now=now, apply=_rated(rating, comment))
+
+
+def case_rate_callback(*, actor, case, rating: str, comment: str = "", now=None) -> Case:
+    """回访: the desk calls back the citizen of a case nobody reported through the app (a hotline call, a
+    patrol, an import) and records their rating. A case with a reporter's account is theirs to rate."""
+    rate = _rated(rating, comment)
+
+    def apply(case, now):
+        if case.reporter_id:
+            raise InvalidTransition(gettext("The reporter rates this case in the app."), code="reporter_rates")
+        return {**rate(case, now), "on_behalf": True}
+    return _transition("rate_callback", actor=actor, case=case, now=now, apply=apply)
+
+
+def case_reopen_deny(*, actor, case, reason: str, now=None) -> Case:
+    """不予重办: the shift leader turns down an unsatisfied reporter's request to reopen, with the reason the
+    reporter reads; the case stays rated (and counts as unresolved)."""
+    def apply(case, now):
+        if not case.reopen_requested:
+            raise InvalidTransition(gettext("Only a case rated unsatisfied can be reopened."), code="not_unsatisfied")
+        case.reopen_requested = False
+        _tell_reporter(case, "case_reopen_denied", gettext("Your report %(n)s will not be handled again: %(r)s")
+                       % {"n": case.number, "r": reason})
+    return _transition("reopen_deny", actor=actor, case=case, now=now, reason=reason, apply=apply)
 
 
 def case_reopen(*, actor, case, reason: str, now=None) -> Case:

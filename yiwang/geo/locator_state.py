@@ -54,6 +54,20 @@ def mark_stale() -> None:
     transaction.on_commit(committed)
 
 
+def trust_pending() -> None:
+    """Use the index as it is now, pending changes included — for a caller that owns the transaction holding
+    them and knows they stay until it ends (the demo tests' long-lived city)."""
+    current()
+    _state.dirty = False
+
+
+def reset() -> None:
+    """Forget the index: the next use builds it afresh (after a caller rolled back the grids it was built on)."""
+    _state.index = None
+    _state.dirty = False
+    _state.checked_at = float("-inf")
+
+
 def _db_version() -> int:
     from yiwang.geo.models import GeoVersion
 

@@ -361,3 +361,35 @@ def test_an_escalated_case_keeps_its_full_timeline_for_the_staff_below(cast, rep
         steps = case_timeline(actor=staff, case=case)
         assert [t.action for t in steps][-1] == "escalate" and steps[-1].actor == "shift_a"
     assert all(t.actor == "" for t in case_timeline(actor=cast.resident, case=case))
+
+
+def test_the_leader_may_turn_down_a_reopening_and_the_reporter_reads_why(cast, report):
+    case = walk_to(cast, report(), Status.CLOSED)
+    case = s.case_rate(actor=cast.resident, case=case, rating="unsatisfied", comment="还有垃圾", now=MONDAY + H)
+    with pytest.raises(ValidationFailed):  # a reason is required
+        s.case_reopen_deny(actor=cast.shift_lead, case=case, reason=" ", now=MONDAY + 2 * H)
+    with pytest.raises(PermissionRefused):
+        s.case_reopen_deny(actor=cast.resident, case=case, reason="x", now=MONDAY + 2 * H)
+    case = s.case_reopen_deny(actor=cast.shift_lead, case=case, reason="现场已核实清理完毕", now=MONDAY + 2 * H)
+    assert case.status == Status.RATED and not case.reopen_requested and case.reopen_count == 0
+    assert "现场已核实清理完毕" in case_timeline(actor=cast.resident, case=case)[-1].text
+    assert Notification.objects.filter(recipient=cast.resident, kind="case_reopen_denied").exists()
+    with pytest.raises(DomainError) as refused:  # nothing left to decide
+        s.case_reopen_deny(actor=cast.shift_lead, case=case, reason="x", now=MONDAY + 3 * H)
+    assert refused.value.code == "not_unsatisfied"
+
+
+def test_a_hotline_case_is_rated_by_the_desk_on_a_return_call(cast, report):
+    hotline = walk_to(cast, report(actor=cast.acceptor, channel="hotline", reporter_name="张先生",
+                                   reporter_phone="13812345678"), Status.CLOSED)
+    with pytest.raises(PermissionRefused):  # the unit that handled it does not rate itself
+        s.case_rate_callback(actor=cast.unit, case=hotline, rating="satisfied", now=MONDAY + H)
+    hotline = s.case_rate_callback(actor=cast.acceptor, case=hotline, rating="basically_satisfied",
+                                   comment="电话回访", now=MONDAY + H)
+    assert hotline.status == Status.RATED and hotline.rated_at == MONDAY + H
+    entry = AuditEntry.objects.filter(action="case.rate_callback", object_id=str(hotline.pk)).get()
+    assert entry.after["on_behalf"] is True and entry.actor == cast.acceptor
+    own = walk_to(cast, report(), Status.CLOSED)  # a resident's own report is theirs to rate
+    with pytest.raises(DomainError) as refused:
+        s.case_rate_callback(actor=cast.acceptor, case=own, rating="satisfied", now=MONDAY + H)
+    assert refused.value.code == "reporter_rates"

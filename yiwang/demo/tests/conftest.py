@@ -37,8 +37,7 @@ def demo(django_db_setup, django_db_blocker):
             call_command("seed_demo", "--cases", "0", stdout=city_output)
         # The locator distrusts an index built inside the transaction that changed the grids; these grids are
         # this transaction's own and stay as they are until it rolls back.
-        locator_state.current()
-        locator_state._state.dirty = False
+        locator_state.trust_pending()
 
         # --if-missing on a city without cases builds only the history (up to the real clock's now).
         savepoint = transaction.savepoint()
@@ -58,5 +57,4 @@ def demo(django_db_setup, django_db_blocker):
                               history_output=history_output.getvalue(), command_cases=command_cases)
         transaction.set_rollback(True)
     # The city's grids were rolled back: the next use builds the index afresh (no database access here).
-    locator_state._state.index = None
-    locator_state._state.dirty = False
+    locator_state.reset()
