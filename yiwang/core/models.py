@@ -16,6 +16,17 @@ class AuditEntryQuerySet(models.QuerySet):
             journal_link(objs, using=self.db)
         return super().bulk_create(objs, *args, **kwargs)
 
+    def bulk_insert(self, objs) -> None:
+        """The same door for bulk loads (imports): linked exactly as bulk_create, then written with the bulk
+        path (COPY on PostgreSQL, yiwang.core.bulk) in the caller's transaction."""
+        from yiwang.core import bulk
+        from yiwang.core.journal import journal_link
+
+        objs = list(objs)
+        if objs:
+            journal_link(objs, using=self.db)
+            bulk.insert(self.model, [vars(entry) for entry in objs])
+
 
 class AuditEntry(models.Model):
     """Append-only journal of every change to the platform's base data: who, when, what, before/after, why.

@@ -43,12 +43,10 @@ from yiwang.accounts.policies import GRID, REGION, grants_for, require
 from yiwang.cases.choices import Channel, Status
 from yiwang.cases.models import Case, CaseDeadline, CaseNumberCounter
 from yiwang.cases.services import TRACKED, mask_phone
-from yiwang.core import clock
+from yiwang.core import bulk, clock
 from yiwang.core.errors import DomainError, PermissionRefused, invalid
-from yiwang.core.journal import journal_link
 from yiwang.core.models import AuditEntry
 from yiwang.core.services import audit_entry, audit_write
-from yiwang.imports import bulk
 from yiwang.imports.checks import Batch, Context, Row, prepare_batch, row_error
 from yiwang.imports.choices import ACTIVE, RESUMABLE, Crs, FileFormat, RunStatus
 from yiwang.imports.mapping import FIELDS, check_mapping, resolve
@@ -287,9 +285,7 @@ def _commit(ctx: Context, claim: str, batch: Batch, now: dt.datetime, *, stop: b
         bulk.insert(Case, cases, with_pk=True)
         bulk.insert(CaseDeadline, clocks)
         if cases:
-            entries = _entries(ctx, cases, new_rows)
-            journal_link(entries)  # chained onto the tail exactly as AuditEntry.objects.bulk_create does
-            bulk.insert(AuditEntry, [vars(entry) for entry in entries])
+            AuditEntry.objects.bulk_insert(_entries(ctx, cases, new_rows))
         bulk.insert(ImportRowError, [*batch.errors, *skipped])
 
         run.position = batch.position_after

@@ -7,10 +7,10 @@ import io
 import pytest
 
 from yiwang.cases.models import Case
-from yiwang.core import clock
+from yiwang.core import bulk, clock
 from yiwang.core.journal import journal_verify
 from yiwang.core.models import AuditEntry
-from yiwang.imports import bulk, services
+from yiwang.imports import services
 from yiwang.imports.choices import RunStatus
 from yiwang.imports.models import ImportRowError, ImportRun
 from yiwang.imports.tests.conftest import NOW, csv_bytes, hotline_row

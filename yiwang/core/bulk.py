@@ -1,4 +1,4 @@
-"""Inserting many rows fast, for the import's bulk path.
+"""Inserting many rows fast, for bulk loads (the imports, the big demo city).
 
 Django's bulk_create prepares every value of every row through its field and compiles the statement anew per
 slice (18 rows of a 55-column case per statement on SQLite): at a million rows that alone takes many minutes.
