@@ -6,7 +6,6 @@ actor's scope answers 404, exactly like a missing one."""
 from __future__ import annotations
 
 import functools
-import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -50,7 +49,7 @@ PAGE_SIZE = 50
 
 # What the staff timeline calls each journal entry.
 ENTRY_LABELS = {
-    "report": _("Reported"), "accept": _("Accepted"), "reject": _("Rejected"), "merge": _("Merged"),
+    "report": _("Report received"), "accept": _("Accepted"), "reject": _("Rejected"), "merge": _("Merged"),
     "file": _("Filed"), "dispatch": _("Dispatched"), "sign": _("Signed for"), "return": _("Returned"),
     "feedback": _("Fed back"), "verify": _("Verified and closed"), "rework": _("Sent back for rework"),
     "rate": _("Rated"), "reopen": _("Reopened"), "self_handle": _("Handled on the spot"),
@@ -130,7 +129,7 @@ def case_context(request, case: Case, *, forms: dict | None = None, reveal: bool
         "handlers": sel.handlers_of(case), "extension": sel.pending_extension(case),
         "deadline_rows": list(CaseDeadline.objects.filter(case=case).order_by("started_at", "id")),
         "supervisions": list(CaseSupervision.objects.filter(case=case).select_related("leader").order_by("-id")[:20]),
-        "map_json": json.dumps(sel.map_data(case)),
+        "map_data": sel.map_data(case),
         "may_see_contact": may_see_contact(actor, case) and bool(case.reporter_name or case.reporter_phone),
         "revealed": reveal,
         "reporter_name": case.reporter_name if reveal else _masked_name(case.reporter_name),

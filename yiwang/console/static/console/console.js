@@ -93,18 +93,21 @@
       var data = JSON.parse(source.textContent);
       var map = L.map(box, {attributionControl: !!data.tiles, keyboard: true});
       if (data.tiles) L.tileLayer(data.tiles, {maxZoom: 19, attribution: data.attribution || ""}).addTo(map);
-      var bounds = null;
+      // The view first: Leaflet draws vector layers only on a map that has one.
+      var layers = [], bounds = null;
       if (data.grid) {
-        var grid = L.geoJSON(data.grid, {style: {color: "#0b57d0", weight: 2, fillOpacity: 0.08}}).addTo(map);
+        var grid = L.geoJSON(data.grid, {style: {color: "#0b57d0", weight: 2, fillOpacity: 0.08}});
         if (data.grid_name) grid.bindTooltip(data.grid_name);
+        layers.push(grid);
         bounds = grid.getBounds();
       }
       if (data.point) {
-        L.circleMarker(data.point, {radius: 8, color: "#b3261e", weight: 3, fillColor: "#fff", fillOpacity: 1}).addTo(map);
+        layers.push(L.circleMarker(data.point, {radius: 8, color: "#b3261e", weight: 3, fillColor: "#fff", fillOpacity: 1}));
         bounds = bounds ? bounds.extend(data.point) : L.latLngBounds([data.point, data.point]);
       }
       if (bounds) map.fitBounds(bounds.pad(0.2), {maxZoom: 17});
       else map.setView([35, 105], 4);
+      layers.forEach(function (layer) { layer.addTo(map); });
     });
   }
 
