@@ -131,15 +131,36 @@ def dispatch_units_for(case: Case) -> QuerySet:
             .order_by("region_path", "name"))
 
 
+def last_return(case: Case) -> dict | None:
+    """For a returned case: which unit sent it back, when and why (the journal's last return entry)."""
+    if case.status != S.RETURNED:
+        return None
+    from yiwang.core.models import AuditEntry
+
+    entry = (AuditEntry.objects.filter(object_type="cases.case", object_id=str(case.pk), action="case.return")
+             .order_by("-id").first())
+    if entry is None:
+        return None
+    handler = CaseHandler.objects.filter(case=case, end_reason="returned").order_by("-ended_at", "-id").first()
+    return {"unit": handler.unit if handler else None, "unit_name": (entry.after or {}).get("unit_name", ""),
+            "at": entry.created_at, "reason": entry.reason, "actor": entry.actor_name}
+
+
 def routing_for(case: Case) -> dict:
-    """The unit the responsibility matrix suggests: the one recorded at filing, or — before filing, or for a
-    returned case whose unit sent it back — the matrix's answer now."""
+    """The unit the responsibility matrix suggests: the one recorded at filing, or — before filing — the
+    matrix's answer now. A returned case is not offered again to the unit that just sent it back."""
     routing = dict(case.routing or {})
+    returned = last_return(case)
+    if returned and returned["unit"] is not None and routing.get("suggested_unit") == returned["unit"].pk:
+        routing["returned_by_suggested"] = True
+        routing["preselect"] = None
+        return routing
+    routing["preselect"] = routing.get("suggested_unit")
     if not routing.get("suggested_unit") and case.category_id:
         suggestion = responsible_unit_for(category=case.category, path=case.region_path)
         if suggestion is not None:
             routing.update(suggested_unit=suggestion.unit.pk, suggested_unit_name=suggestion.unit.name,
-                           matched=suggestion.matched, live=True)
+                           matched=suggestion.matched, live=True, preselect=suggestion.unit.pk)
     return routing
 
 

@@ -70,7 +70,7 @@ def console_page(view):
         try:
             return view(request, *args, **kwargs)
         except (NotFound, Http404):
-            return render(request, "console/404.html", status=404)
+            return render(request, "console/404.html", _nav(request, ""), status=404)
     return wrapped
 
 
@@ -106,7 +106,7 @@ def _blank_forms(case: Case, routing: dict) -> dict:
     code = case.category.code if case.category_id else ""
     for verb in ("accept", "file"):
         forms[verb]["values"] = {"category": code, "urgency": case.urgency}
-    suggested = routing.get("suggested_unit")
+    suggested = routing.get("preselect")
     forms["dispatch"]["values"] = {"unit": str(suggested) if suggested else "", "assisting": []}
     forms["supervise"]["values"] = {"action": SuperviseAction.URGE}
     forms["extend"]["values"] = {"unit": LimitUnit.WORKING_DAYS}
@@ -127,6 +127,7 @@ def case_context(request, case: Case, *, forms: dict | None = None, reveal: bool
         "forms": forms or _blank_forms(case, routing),
         "attachments": attachments_for_cases(actor=actor, cases=[case])[case.pk],
         "handlers": sel.handlers_of(case), "extension": sel.pending_extension(case),
+        "returned": sel.last_return(case),
         "deadline_rows": list(CaseDeadline.objects.filter(case=case).order_by("started_at", "id")),
         "supervisions": list(CaseSupervision.objects.filter(case=case).select_related("leader").order_by("-id")[:20]),
         "map_data": sel.map_data(case),

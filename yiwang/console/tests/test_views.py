@@ -197,7 +197,10 @@ def test_a_returned_case_is_dispatched_again_from_the_returned_queue(as_user, ca
     case = services.case_return(actor=cast.unit, case=loop("dispatched"), reason="不属本单位")
     client = as_user(cast.dispatcher)
     page = client.get("/console/inbox/?queue=returned").content.decode()
-    assert case.number in page
+    assert case.number in page and "不属本单位" in page  # who sent it back, and why
+    # The unit that sent it back is not offered again as the default.
+    assert f'<option value="{cast.world.unit_a.pk}" selected>' not in page
+    assert "推荐单位已退回此案件" in page
     client.post(f"/console/cases/{case.pk}/do/dispatch/", {"unit": cast.street_office.pk, "queue": "returned"})
     case.refresh_from_db()
     assert case.status == Status.DISPATCHED and case.lead_unit_id == cast.street_office.pk

@@ -24,6 +24,8 @@
       if (bad) { field.setAttribute("aria-invalid", "true"); first = first || field; }
       else field.removeAttribute("aria-invalid");
     });
+    var folded = form.closest("details:not([open])");
+    if (folded) folded.open = true;
     var general = form.querySelector(".error[role=alert]");
     if (first) first.focus();
     else if (general && general.textContent.trim()) { general.setAttribute("tabindex", "-1"); general.focus(); }
@@ -80,6 +82,8 @@
     var element = target(key);
     if (!element) return;
     event.preventDefault();
+    var folded = element.closest("details:not([open])");
+    if (folded) folded.open = true;
     if (/^(INPUT|TEXTAREA|SELECT)$/.test(element.tagName)) { element.focus(); return; }
     if (element.tagName === "A") { window.location.assign(element.href); return; }
     element.click();
