@@ -60,6 +60,11 @@ ENTRY_LABELS = {
 }
 
 
+# Why a unit's work on a case ended (CaseHandler.end_reason).
+END_REASONS = {"returned": _("returned"), "redispatched": _("dispatched elsewhere"), "escalated": _("escalated"),
+               "closed": _("closed"), "voided": _("voided")}
+
+
 def console_page(view):
     """Sign-in required; staff only (residents go to their own pages); a case out of scope is the 404 page."""
     @login_required
@@ -122,11 +127,14 @@ def case_context(request, case: Case, *, forms: dict | None = None, reveal: bool
     now = clock.now()
     actions = sel.case_actions_for(actor=actor, case=case)
     routing = sel.routing_for(case)
+    handlers = sel.handlers_of(case)
+    for handler in handlers:
+        handler.end_label = END_REASONS.get(handler.end_reason, handler.end_reason)
     context = {
         "case": case, "now": now, "light": light_of(case, now), "actions": actions, "routing": routing,
         "forms": forms or _blank_forms(case, routing),
         "attachments": attachments_for_cases(actor=actor, cases=[case])[case.pk],
-        "handlers": sel.handlers_of(case), "extension": sel.pending_extension(case),
+        "handlers": handlers, "extension": sel.pending_extension(case),
         "returned": sel.last_return(case),
         "deadline_rows": list(CaseDeadline.objects.filter(case=case).order_by("started_at", "id")),
         "supervisions": list(CaseSupervision.objects.filter(case=case).select_related("leader").order_by("-id")[:20]),

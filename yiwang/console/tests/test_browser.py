@@ -57,6 +57,11 @@ def test_an_acceptor_moves_on_to_the_next_report_after_accepting(page, live_serv
     first = loop("reported")
     second = loop("reported", description="第二处垃圾")
     sign_in(page, live_server, cast.acceptor)
+    page.keyboard.press("j")  # j / k move through the queue
+    page.wait_for_url(f"**case={second.pk}**")
+    page.keyboard.press("k")
+    page.wait_for_url(f"**case={first.pk}**")
+    assert page.locator("#case-title").inner_text().endswith(first.number)
     page.keyboard.press("a")
     page.wait_for_url(f"**case={second.pk}**")
     assert Case.objects.get(pk=first.pk).status == Status.ACCEPTED
