@@ -270,8 +270,13 @@ def inbox(request):
     cases = sel.queue_cases(actor=actor, code=queue.code, now=now)
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     selected = None
+    done = None
     if request.GET.get("done"):
-        done = case_get_for(actor=actor, pk=request.GET["done"])
+        try:
+            done = case_get_for(actor=actor, pk=request.GET["done"])
+        except NotFound:  # the step took it out of sight: carry on with the queue
+            done = None
+    if done is not None:
         actions = sel.case_actions_for(actor=actor, case=done)
         if set(actions) & {"file", "dispatch"} and done.status in sel.QUEUE_OF_STATUS:
             # This person takes the case's next step too: stay on it, in its new queue.
