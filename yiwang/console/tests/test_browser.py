@@ -171,3 +171,24 @@ def test_the_case_list_by_light_unit_and_grid(page, live_server, cast, loop):
     assert page.locator("tr[data-row]").count() == 1
     screenshot(page, "console-cases-desktop")
     no_violations(page)
+
+
+def test_an_acceptor_rejects_by_keyboard_and_an_empty_reason_is_refused_in_place(page, live_server, cast, loop):
+    case = loop("reported")
+    sign_in(page, live_server, cast.acceptor)
+    page.keyboard.press("r")  # to the reason
+    assert page.evaluate("document.activeElement.id") == "f-reject-reason"
+    page.keyboard.press("Control+Enter")  # nothing typed yet
+    page.locator("#e-reject-reason").wait_for(state="visible")
+    assert page.locator("#e-reject-reason").inner_text() == "请填写原因。"
+    assert page.evaluate("document.activeElement.id") == "f-reject-reason"  # back on the field
+    no_violations(page)
+    page.keyboard.type("不属于城市管理范围")
+    with page.expect_navigation():
+        page.keyboard.press("Control+Enter")
+    case.refresh_from_db()
+    assert case.status == Status.REJECTED
+    from yiwang.core.models import AuditEntry
+
+    entry = AuditEntry.objects.filter(object_type="cases.case", object_id=str(case.pk), action="case.reject").get()
+    assert entry.reason == "不属于城市管理范围"

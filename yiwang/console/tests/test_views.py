@@ -288,3 +288,33 @@ def test_escalating_moves_the_case_up_a_level_and_returns_to_its_page(as_user, c
                            {"reason": "需要区里协调", "next": f"/console/cases/{case.pk}/"})
     assert response.status_code == 303 and response["Location"] == f"/console/cases/{case.pk}/"
     assert Case.objects.get(pk=case.pk).level_id == cast.world.street_a.pk
+
+
+def test_the_map_draws_the_apps_own_grid_and_point_and_tiles_only_when_configured(as_user, cast, loop, settings):
+    import json
+
+    case = loop("reported")
+    client = as_user(cast.acceptor)
+
+    def map_data():
+        body = client.get(f"/console/cases/{case.pk}/").content.decode()
+        found = re.search(r'<script id="map-data" type="application/json">(.*?)</script>', body, re.S)
+        return json.loads(found.group(1))
+
+    settings.YIWANG_TILE_URL = ""
+    data = map_data()
+    assert data["point"] == [40.005, 120.005] and data["grid"] == cast.world.grid_a.boundary and data["tiles"] == ""
+    settings.YIWANG_TILE_URL = "https://tiles.example.gov.cn/{z}/{x}/{y}.png"
+    assert map_data()["tiles"] == "https://tiles.example.gov.cn/{z}/{x}/{y}.png"
+
+
+def test_a_leader_comments_when_urging_from_the_case_page(as_user, cast, loop):
+    case = loop("dispatched")
+    client = as_user(cast.leader)
+    page = client.get(f"/console/cases/{case.pk}/").content.decode()
+    assert 'id="h-supervise"' in page and 'id="h-dispatch"' not in page
+    client.post(f"/console/cases/{case.pk}/do/supervise/", {"action": "urge", "note": "本周内必须解决",
+                                                             "next": f"/console/cases/{case.pk}/"})
+    row = CaseSupervision.objects.get(case=case)
+    assert (row.action, row.note) == ("urge", "本周内必须解决")
+    assert "本周内必须解决" in client.get(f"/console/cases/{case.pk}/").content.decode()

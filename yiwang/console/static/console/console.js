@@ -67,6 +67,14 @@
   }
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && typing(event.target)) { event.target.blur(); return; }
+    // Ctrl+Enter sends the form being typed in (Enter alone makes a new line in a reason).
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && typing(event.target) && event.target.form) {
+      event.preventDefault();
+      var form = event.target.form;
+      var button = form.querySelector("button[type=submit]");
+      if (form.requestSubmit) form.requestSubmit(button || undefined); else if (button) button.click();
+      return;
+    }
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
     var key = event.key;
     if (key === "?") {
