@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
@@ -35,6 +37,10 @@ router.register("notifications", NotificationViewSet, basename="notification")
 router.register("imports", ImportRunViewSet, basename="import")
 
 
+def favicon(request):
+    return redirect(static("web/favicon.svg"), permanent=True)
+
+
 def health(request):
     return JsonResponse({"status": "ok"})
 
@@ -62,6 +68,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", health, name="health"),
+    # Browsers ask for /favicon.ico on pages that name none (the admin, the API docs).
+    path("favicon.ico", favicon),
     # Attachments only through the authorised view: media files are never served by path.
     path("media/", include("yiwang.media.urls", namespace="media")),
 ]
