@@ -12,11 +12,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from yiwang.cases import services
-from yiwang.cases.choices import Channel, Light, Rating, Status, SuperviseAction
+from yiwang.cases.choices import Channel, Light, Rating, SuperviseAction
 from yiwang.cases.models import Case
 from yiwang.cases.selectors import (
-    CaseFilters,
     case_duplicates_for,
+    case_filters_from,
     case_get_for,
     case_list_for,
     case_timeline,
@@ -28,6 +28,7 @@ from yiwang.core import clock
 from yiwang.core.errors import NotFound, invalid
 from yiwang.core.idempotency import fingerprint, idempotent, stored_answer
 from yiwang.geo.models import Region
+from yiwang.media.processing import uploads_from
 from yiwang.media.selectors import photo_report_position
 from yiwang.media.views import AttachmentSerializer, attachments_of
 from yiwang.org.choices import Urgency
@@ -259,13 +260,6 @@ class SuperviseInput(NoteInput):
     due_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-def _uploads(files) -> list[services.Upload]:
-    from django.conf import settings
-
-    limit = max(settings.YIWANG_MAX_PHOTO_BYTES, settings.YIWANG_MAX_VIDEO_BYTES) + 1
-    return [services.Upload(name=f.name, content=f.read(limit)) for f in files or []]
-
-
 def _category(code: str | None, path: str):
     if not code:
         return None
@@ -293,37 +287,6 @@ def _default_channel(actor) -> str:
     if any(g.kind == GRID for g in grants):
         return Channel.PATROL
     return Channel.HOTLINE
-
-
-def _list_filters(params) -> CaseFilters:
-    def boolean(name):
-        value = params.get(name)
-        return None if value in (None, "") else value.lower() in ("1", "true", "yes")
-
-    def when(name):
-        value = params.get(name)
-        if not value:
-            return None
-        parsed = serializers.DateTimeField().to_internal_value(value)
-        return parsed
-
-    under = None
-    if params.get("region"):
-        region = Region.objects.filter(code=params["region"]).only("path").first()
-        under = region.path if region else "-nowhere-/"
-    status = [s for s in (params.get("status") or "").split(",") if s]
-    if any(s not in Status.values for s in status):
-        raise invalid(gettext("Unknown status."), "status_invalid", "status")
-    if params.get("light") and params["light"] not in Light.values:
-        raise invalid(gettext("Unknown light."), "light_invalid", "light")
-    return CaseFilters(
-        status=status or None, category=params.get("category") or None, under=under,
-        grid=int(params["grid"]) if params.get("grid", "").isdigit() else None,
-        unit=int(params["unit"]) if params.get("unit", "").isdigit() else None,
-        urgency=params.get("urgency") or None, light=params.get("light") or None,
-        channel=params.get("channel") or None, supervised=boolean("supervised"),
-        reported_from=when("from"), reported_to=when("to"), number=params.get("number") or None,
-    )
 
 
 LIST_PARAMETERS = [
@@ -361,7 +324,7 @@ class CaseViewSet(viewsets.ViewSet):
 
     @extend_schema(parameters=LIST_PARAMETERS, responses=CaseSerializer(many=True))
     def list(self, request):
-        queryset = case_list_for(actor=request.user, filters=_list_filters(request.query_params))
+        queryset = case_list_for(actor=request.user, filters=case_filters_from(request.query_params))
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         data = CaseSerializer(page, many=True, context={"request": request}).data
@@ -396,7 +359,7 @@ class CaseViewSet(viewsets.ViewSet):
             region = Region.objects.filter(code=data["region"]).first()
             if region is None:
                 raise invalid(gettext("Unknown region."), "region_invalid", "region")
-        uploads = _uploads(data["attachments"])
+        uploads = uploads_from(data["attachments"])
         if data.get("lat") is None and data.get("lon") is None:  # no position given: a photo's GPS, if any
             data["lat"], data["lon"] = photo_report_position(uploads, region=region) or (None, None)
         path = region.path if region else ""
@@ -506,21 +469,21 @@ class CaseViewSet(viewsets.ViewSet):
     def feedback(self, request, pk=None):
         data = self._input(ResultInput)
         return self._out(services.case_feedback(actor=request.user, case=int(pk), result=data["result"],
-                                                attachments=_uploads(data["attachments"])))
+                                                attachments=uploads_from(data["attachments"])))
 
     @extend_schema(request=VerifyInput, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
         data = self._input(VerifyInput)
         return self._out(services.case_verify(actor=request.user, case=int(pk), note=data["note"],
-                                              attachments=_uploads(data["attachments"])))
+                                              attachments=uploads_from(data["attachments"])))
 
     @extend_schema(request=ReworkInput, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
     def rework(self, request, pk=None):
         data = self._input(ReworkInput)
         return self._out(services.case_rework(actor=request.user, case=int(pk), reason=data["reason"],
-                                              attachments=_uploads(data["attachments"])))
+                                              attachments=uploads_from(data["attachments"])))
 
     @extend_schema(request=RateInput, responses=CaseSerializer)
     @action(detail=True, methods=["post"])
@@ -556,7 +519,7 @@ class CaseViewSet(viewsets.ViewSet):
         data = self._input(SelfHandleInput)
         category = _category(data.get("category"), self._case_path(pk))
         return self._out(services.case_self_handle(actor=request.user, case=int(pk), result=data["result"],
-                                                   category=category, attachments=_uploads(data["attachments"])))
+                                                   category=category, attachments=uploads_from(data["attachments"])))
 
     @extend_schema(request=ReasonInput, responses=CaseSerializer)
     @action(detail=True, methods=["post"])

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext
 
 from yiwang.accounts.policies import access, can, restrict
@@ -15,7 +17,9 @@ from yiwang.cases.choices import FINAL, Light, Status
 from yiwang.cases.models import Case
 from yiwang.cases.policies import PUBLIC_EVENTS, TRANSITIONS
 from yiwang.core import clock
+from yiwang.core.errors import invalid
 from yiwang.core.models import AuditEntry
+from yiwang.geo.models import Region
 
 EARTH_RADIUS_M = 6_371_008.8
 LISTED = ("category", "category__parent", "grid", "region", "level", "lead_unit")
@@ -54,6 +58,46 @@ class CaseFilters:
     reported_from: dt.datetime | None = None
     reported_to: dt.datetime | None = None
     number: str | None = None
+
+
+def case_filters_from(params) -> CaseFilters:
+    """A list's filters from query parameters (the API's and the console's): `status` (comma list), `category`,
+    `region` (a code: its subtree), `grid`, `unit`, `urgency`, `light`, `channel`, `supervised`, `from`/`to`
+    (ISO 8601), `number`. A bad value is refused with its field's code."""
+    def boolean(name):
+        value = params.get(name)
+        return None if value in (None, "") else value.lower() in ("1", "true", "yes")
+
+    def when(name):
+        value = params.get(name)
+        if not value:
+            return None
+        try:
+            parsed = parse_datetime(value) or (dt.datetime.combine(parse_date(value), dt.time())
+                                               if parse_date(value) else None)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise invalid(gettext("Not a date and time: %(v)s") % {"v": value}, "datetime_invalid", name)
+        return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+
+    under = None
+    if params.get("region"):
+        region = Region.objects.filter(code=params["region"]).only("path").first()
+        under = region.path if region else "-nowhere-/"
+    status = [s for s in (params.get("status") or "").split(",") if s]
+    if any(s not in Status.values for s in status):
+        raise invalid(gettext("Unknown status."), "status_invalid", "status")
+    if params.get("light") and params["light"] not in Light.values:
+        raise invalid(gettext("Unknown light."), "light_invalid", "light")
+    return CaseFilters(
+        status=status or None, category=params.get("category") or None, under=under,
+        grid=int(params["grid"]) if params.get("grid", "").isdigit() else None,
+        unit=int(params["unit"]) if params.get("unit", "").isdigit() else None,
+        urgency=params.get("urgency") or None, light=params.get("light") or None,
+        channel=params.get("channel") or None, supervised=boolean("supervised"),
+        reported_from=when("from"), reported_to=when("to"), number=params.get("number") or None,
+    )
 
 
 def case_list_for(*, actor, filters: CaseFilters | None = None, now: dt.datetime | None = None) -> QuerySet:

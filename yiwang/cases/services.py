@@ -65,7 +65,9 @@ def mask_phone(phone: str) -> str:
 
 # --- who may -------------------------------------------------------------------------------------------------
 
-def _holds(actor, perm: str, case: Case, scopes: Iterable[str]) -> bool:
+def actor_holds(actor, perm: str, case: Case, scopes: Iterable[str]) -> bool:
+    """Whether the actor holds `perm` where a transition needs it (policies: LEVEL, AREA, UNIT, OWN) — the
+    check every step makes, also used to offer only the steps a person may take."""
     if getattr(actor, "is_superuser", False) and actor.is_active:
         return True
     for grant in grants_for(actor).get(perm, []):
@@ -86,7 +88,7 @@ def _authorize(actor, case: Case, transition: Transition) -> None:
         return
     if not restrict(Case.objects.filter(pk=case.pk), actor=actor, action="view").exists():
         raise NotFound()
-    if not _holds(actor, transition.perm, case, transition.scopes):
+    if not actor_holds(actor, transition.perm, case, transition.scopes):
         raise PermissionRefused()
 
 

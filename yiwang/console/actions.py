@@ -12,10 +12,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.cases import services
-from yiwang.cases.api import _uploads
 from yiwang.cases.models import Case
 from yiwang.cases.selectors import CaseFilters, case_list_for
 from yiwang.core.errors import invalid
+from yiwang.media.processing import uploads_from
 from yiwang.org.models import Unit
 from yiwang.org.selectors import category_by_code
 
@@ -121,7 +121,7 @@ STEPS: dict[str, Step] = {
     "return": Step(_("Return"), ("reason",), lambda a, c, d, f: services.case_return(
         actor=a, case=c.pk, reason=d.get("reason", "")), _("Case %(n)s returned.")),
     "feedback": Step(_("Feed back"), ("result", "attachments"), lambda a, c, d, f: services.case_feedback(
-        actor=a, case=c.pk, result=d.get("result", ""), attachments=_uploads(f.getlist("attachments"))),
+        actor=a, case=c.pk, result=d.get("result", ""), attachments=uploads_from(f.getlist("attachments"))),
         _("Feedback on case %(n)s sent.")),
     "extend": Step(_("Ask for more time"), ("amount", "unit", "reason"), _extend,
                    _("More time asked for on case %(n)s.")),

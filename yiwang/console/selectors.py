@@ -29,13 +29,13 @@ def case_actions_for(*, actor, case: Case) -> list[str]:
     """The steps the actor may take on the case now, by the transition table (state, permission, scope) and
     the guards a service would check first. The service still decides when the step is taken."""
     # The services' own scope check, so the console and the service never disagree on who may.
-    from yiwang.cases.services import _holds
+    from yiwang.cases.services import actor_holds
 
     pending = None
     allowed = []
     for verb in CONSOLE_VERBS:
         transition = TRANSITIONS[verb]
-        if case.status not in transition.sources or not _holds(actor, transition.perm, case, transition.scopes):
+        if case.status not in transition.sources or not actor_holds(actor, transition.perm, case, transition.scopes):
             continue
         if verb in ("extend", "approve_extension"):
             if pending is None:

@@ -19,13 +19,13 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from yiwang.accounts.policies import can
-from yiwang.cases.api import _list_filters
 from yiwang.cases.choices import OPEN, Light, SuperviseAction
 from yiwang.cases.choices import Status as S
 from yiwang.cases.models import Case, CaseDeadline, CaseSupervision
 from yiwang.cases.selectors import (
     CaseFilters,
     case_duplicates_for,
+    case_filters_from,
     case_get_for,
     case_list_for,
     case_timeline,
@@ -326,7 +326,7 @@ def case_list(request):
     now = clock.now()
     error = ""
     try:
-        filters = _list_filters(_params(request))
+        filters = case_filters_from(_params(request))
     except DomainError as refused:
         error, filters = str(refused.message), CaseFilters()
     if request.GET.get("grid") and filters.grid is None:

@@ -406,3 +406,10 @@ def process(upload: Upload) -> Processed:
     if len(upload.content) > limit:
         raise refuse_size(upload, limit)
     return _video(upload) if fmt is MP4 else _photo(upload, fmt)
+
+
+def uploads_from(files) -> list[Upload]:
+    """Uploaded files (Django's, from a form or the API) as Uploads, each read up to one byte past the largest
+    size allowed, so an oversized file is refused by its size without reading all of it."""
+    limit = max(settings.YIWANG_MAX_PHOTO_BYTES, settings.YIWANG_MAX_VIDEO_BYTES) + 1
+    return [Upload(name=f.name, content=f.read(limit)) for f in files or []]

@@ -34,6 +34,11 @@ def unsatisfied(cast, report):
     return s.case_rate(actor=cast.resident, case=case, rating="unsatisfied", now=MONDAY)
 
 
+def hotline_closed(cast, report):
+    case = report(actor=cast.acceptor, channel="hotline", reporter_name="张先生", reporter_phone="13812345678")
+    return walk_to(cast, case, Status.CLOSED)
+
+
 def patrol_report(cast, report):
     return report(actor=cast.grid_worker, channel="patrol")
 
@@ -66,6 +71,11 @@ MATRIX = {
              [("resident2", NotFound), ("grid_worker", PermissionRefused), ("leader", PermissionRefused)]),
     "reopen": (unsatisfied, "case_reopen", NOTE, "shift_lead",
                [("resident", PermissionRefused), ("dispatcher_b", NotFound), ("acceptor", PermissionRefused)]),
+    "reopen_deny": (unsatisfied, "case_reopen_deny", NOTE, "shift_lead",
+                    [("resident", PermissionRefused), ("dispatcher_b", NotFound), ("acceptor", PermissionRefused)]),
+    "rate_callback": (hotline_closed, "case_rate_callback", {"rating": "satisfied"}, "acceptor",
+                      [("unit", PermissionRefused), ("dispatcher_b", NotFound), ("resident", NotFound),
+                       ("grid_worker", PermissionRefused)]),
     "self_handle": (patrol_report, "case_self_handle", {"result": "已现场处理"}, "grid_worker",
                     [("grid_worker2", NotFound), ("community", PermissionRefused), ("resident", NotFound)]),
     "escalate": (at(Status.DISPATCHED), "case_escalate", NOTE, "unit",
