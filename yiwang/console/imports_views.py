@@ -24,6 +24,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from yiwang.accounts.policies import can
@@ -269,7 +270,7 @@ def import_detail(request, pk: int):
     return render(request, "console/imports_run.html", context)
 
 
-def _change(request, pk: int, service, done: str):
+def _change(request, pk: int, service):
     run = import_run_get_for(actor=request.user, pk=pk)
     try:
         run = service(actor=request.user, run=run)
@@ -278,20 +279,28 @@ def _change(request, pk: int, service, done: str):
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, done % {"n": run.pk})
+        messages.success(request, _DONE.get(run.status, _DONE[RunStatus.QUEUED]) % {"n": run.pk})
     return redirect(reverse("console:import", kwargs={"pk": pk}))
+
+
+_DONE = {
+    RunStatus.STOPPED: _("Import %(n)s is stopped; resume it to go on where it stopped."),
+    RunStatus.STOPPING: _("Import %(n)s stops after the batch it is writing."),
+    RunStatus.RUNNING: _("Import %(n)s goes on running."),
+    RunStatus.QUEUED: _("Import %(n)s continues where it stopped."),
+}
 
 
 @imports_page
 @require_POST
 def import_stop(request, pk: int):
-    return _change(request, pk, services.import_run_stop, gettext("Import %(n)s is stopping."))
+    return _change(request, pk, services.import_run_stop)
 
 
 @imports_page
 @require_POST
 def import_resume(request, pk: int):
-    return _change(request, pk, services.import_run_resume, gettext("Import %(n)s continues."))
+    return _change(request, pk, services.import_run_resume)
 
 
 @imports_page

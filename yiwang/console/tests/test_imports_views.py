@@ -207,7 +207,8 @@ def test_choosing_a_file_shows_its_columns_and_what_was_matched(crew, signed_in)
 def test_messages_are_in_chinese_for_a_chinese_reader(crew, signed_in):
     client = signed_in(crew.acceptor, language="zh-hans")
     body = text(post_upload(client, b""))
-    assert "文件是空的" in body or "The file is empty." not in body
+    assert slot(body, "e-file") == "文件为空。"
+    assert "<h2 id=\"upload-title\">上传文件</h2>" in body
 
 
 def test_another_districts_run_is_404(crew, signed_in, tasks_inline):
@@ -234,7 +235,7 @@ def test_stop_and_resume_through_the_page(crew, signed_in, django_capture_on_com
     run.refresh_from_db()
     assert run.status == "stopped"
     body = text(response)
-    assert f"Import {run.pk} is stopping." in body and "resume/" in body and "hx-trigger" not in body
+    assert f"Import {run.pk} is stopped; resume it" in body and "resume/" in body and "hx-trigger" not in body
 
     from huey.contrib.djhuey import HUEY
 
@@ -246,7 +247,7 @@ def test_stop_and_resume_through_the_page(crew, signed_in, django_capture_on_com
         HUEY.immediate = False
     run.refresh_from_db()
     assert (run.status, run.rows_ok) == ("finished", 2)
-    assert f"Import {run.pk} continues." in text(response)
+    assert f"Import {run.pk} continues where it stopped." in text(response)
 
     again = client.post(f"/console/imports/{run.pk}/stop/", follow=True)  # nothing left to stop: said so
     assert "The import has ended; there is nothing to stop." in text(again)
