@@ -195,14 +195,15 @@ def _list_context(request, form: UploadForm) -> dict:
     for run in page.object_list:
         _with_progress(run)
     return {**_nav(request, "imports"), **_form_context(form), "page": page, "runs": page.object_list,
-            "may_upload": can(actor, "imports.add_importrun"), "get": {}}
+            "any_live": any(run.live for run in page.object_list), "may_upload": can(actor, "imports.add_importrun")}
 
 
 @imports_page
 @require_http_methods(["GET", "POST"])
 def import_list(request):
     if request.method == "GET":
-        return render(request, "console/imports.html", _list_context(request, UploadForm()))
+        template = "console/_import_runs.html" if request.GET.get("part") == "runs" else "console/imports.html"
+        return render(request, template, _list_context(request, UploadForm()))
     if not can(request.user, "imports.add_importrun"):
         raise PermissionDenied
     form = UploadForm.from_post(request.POST)

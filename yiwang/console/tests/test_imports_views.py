@@ -230,12 +230,17 @@ def test_stop_and_resume_through_the_page(crew, signed_in, django_capture_on_com
     run = ImportRun.objects.get()
     page = text(client.get(f"/console/imports/{run.pk}/"))
     assert 'hx-trigger="every 1s"' in page and "stop/" in page and "resume/" not in page
+    listing = text(client.get("/console/imports/"))
+    assert 'id="runs"' in listing and 'hx-trigger="every 2s' in listing  # the list follows live runs too
+    part = text(client.get("/console/imports/?part=runs", HTTP_HX_REQUEST="true"))
+    assert part.lstrip().startswith('<section id="runs"') and f"/console/imports/{run.pk}/" in part
 
     response = client.post(f"/console/imports/{run.pk}/stop/", follow=True)
     run.refresh_from_db()
     assert run.status == "stopped"
     body = text(response)
     assert f"Import {run.pk} is stopped; resume it" in body and "resume/" in body and "hx-trigger" not in body
+    assert "every 2s" not in text(client.get("/console/imports/"))  # nothing live: the list is not polled
 
     from huey.contrib.djhuey import HUEY
 
