@@ -127,3 +127,41 @@ def test_a_queued_runs_page_follows_it_live_until_it_ends(page, live_server, acc
     assert "已完成" in page.locator("#run-status-text").inner_text()
     assert page.locator("#run-live").get_attribute("hx-trigger") is None  # the polling ended
     assert page.locator("#run-actions button").count() == 0  # nothing to stop or resume
+
+
+def test_a_big_csv_sends_only_its_head_to_read_the_columns(page, live_server, acceptor, tmp_path, monkeypatch):
+    from yiwang.console import imports_views
+
+    sizes = []
+    read_columns = imports_views.read_columns
+    monkeypatch.setattr(imports_views, "read_columns", lambda form, upload: (sizes.append(upload.size),
+                                                                              read_columns(form, upload)))
+    rows = [hotline_row(f"BIG-{n}", where=IN_A, text="小区门口垃圾堆积" * 4, category="") for n in range(12000)]
+    source = tmp_path / "大文件.csv"
+    source.write_bytes(csv_bytes(rows))
+    assert source.stat().st_size > 2 << 20
+    sign_in(page, live_server, acceptor, "/console/imports/")
+    page.set_input_files("#f-file", str(source))
+    page.locator("#import-columns .detected").wait_for()
+    assert sizes == [1 << 20]  # the server saw the first megabyte only
+    assert "大文件.csv：找到 12 列。" in page.locator("#import-columns").inner_text()
+    assert page.locator("#e-file").inner_text() == ""
+    assert not ImportRun.objects.exists()  # reading the columns imports nothing
+
+
+def test_a_refused_upload_comes_back_with_the_choices_kept_and_the_focus_on_the_problem(page, live_server, acceptor,
+                                                                                       tmp_path):
+    source = tmp_path / "缺列.csv"
+    source.write_bytes(csv_bytes([["x", "2026-11-20 10:00", "垃圾"]], header=["编号X", "来电时间", "诉求内容"]))
+    sign_in(page, live_server, acceptor, "/console/imports/")
+    page.select_option("#f-channel", "department")
+    page.set_input_files("#f-file", str(source))
+    page.locator("#import-columns .detected").wait_for()
+    with page.expect_navigation():
+        page.click("#import-form button[type=submit]")
+    assert "未找到“原始编号”对应的列" in page.locator("#e-map-external_ref").inner_text()
+    assert "请重新选择文件" in page.locator("#e-file").inner_text()
+    assert page.locator("#f-channel").input_value() == "department"
+    assert page.evaluate("document.activeElement.id") == "f-file"
+    no_violations(page)
+    assert not ImportRun.objects.exists()
