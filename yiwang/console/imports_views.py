@@ -182,9 +182,18 @@ def _form_context(form: UploadForm) -> dict:
 
 # --- the runs ------------------------------------------------------------------------------------------------
 
+# The pages' own words for a run's state (the model's "running" reads 计时中, a clock's, in Chinese).
+STATUS_LABELS = {
+    RunStatus.QUEUED: _("waiting in the queue"), RunStatus.RUNNING: _("importing"),
+    RunStatus.STOPPING: _("stopping after the current batch"), RunStatus.STOPPED: _("stopped"),
+    RunStatus.FINISHED: _("finished"), RunStatus.FAILED: _("failed"),
+}
+
+
 def _with_progress(run):
     run.progress = import_run_progress(run)
     run.live = run.status in LIVE
+    run.status_label = STATUS_LABELS.get(run.status, run.status)
     return run
 
 
@@ -266,6 +275,7 @@ def import_detail(request, pk: int):
     run = import_run_get_for(actor=request.user, pk=pk)
     context = _run_context(request, run)
     if _is_htmx(request):
+        context["polled"] = True
         context["changed"] = request.GET.get("seen") != run.status
         return render(request, "console/_import_live.html", context)
     return render(request, "console/imports_run.html", context)

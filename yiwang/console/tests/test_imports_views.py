@@ -267,7 +267,10 @@ def test_the_live_fragment_polls_while_queued_and_brings_the_final_state_once(cr
         post_upload(client, csv_bytes(ROWS))
     run = ImportRun.objects.get()
     live = text(client.get(f"/console/imports/{run.pk}/?seen=queued", HTTP_HX_REQUEST="true"))
-    assert 'id="run-live"' in live and 'hx-trigger="every 1s"' in live and "hx-swap-oob" not in live
+    assert 'id="run-live"' in live and 'hx-trigger="every 1s"' in live
+    assert 'id="run-status-text" hx-swap-oob' not in live and 'id="run-actions"' not in live  # nothing changed
+    assert 'id="run-errors" class="card" aria-labelledby="errors-title" hx-swap-oob="outerHTML"' in live
+    assert "waiting in the queue" in live
     assert "<html" not in live
 
     import_run_execute(run=run)
@@ -276,6 +279,7 @@ def test_the_live_fragment_polls_while_queued_and_brings_the_final_state_once(cr
     assert 'aria-valuenow="100.0"' in done
     assert 'id="run-status-text" hx-swap-oob="innerHTML"' in done and "Finished: 2 cases created" in done
     assert 'id="run-errors"' in done and "H-2" in done
+    assert 'id="run-about"' in done and "Columns used" in done and 'id="run-actions"' in done
 
 
 def test_the_error_report_downloads_from_the_page(crew, signed_in, tasks_inline):
