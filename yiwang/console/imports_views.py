@@ -55,9 +55,12 @@ def imports_page(view):
     @console_page
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
-        if not can(request.user, "imports.view_importrun"):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
+        try:
+            if not can(request.user, "imports.view_importrun"):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+        except PermissionDenied:
+            return render(request, "console/imports_forbidden.html", _nav(request, ""), status=403)
     return wrapped
 
 
@@ -246,6 +249,8 @@ def import_list(request):
 @require_POST
 def import_columns(request):
     """The mapping table for the file just chosen (the page asks for it as soon as a file is picked)."""
+    if not can(request.user, "imports.add_importrun"):
+        raise PermissionDenied
     form = UploadForm.from_post(request.POST)
     upload = request.FILES.get("file")
     if upload is not None:

@@ -77,8 +77,12 @@ def test_a_dispatcher_without_the_import_permission_gets_403_and_no_link(crew, s
     client = signed_in(crew.dispatcher)
     page = client.get("/console/cases/")
     assert page.status_code == 200 and "/console/imports/" not in text(page)
-    assert client.get("/console/imports/").status_code == 403
+    refused = client.get("/console/imports/")
+    assert refused.status_code == 403 and "import permission" in text(refused)
+    assert 'name="file"' not in text(refused) and 'href="/console/imports/"' not in text(refused)
     assert post_upload(client, csv_bytes(ROWS)).status_code == 403
+    assert client.post("/console/imports/columns/", {"file": SimpleUploadedFile("a.csv", csv_bytes(ROWS))}
+                       ).status_code == 403
     assert not ImportRun.objects.exists()
 
 
