@@ -299,3 +299,17 @@ def test_the_error_report_downloads_from_the_page(crew, signed_in, tasks_inline)
     assert [(line["row"], line["original number"], line["code"]) for line in lines] == [
         ("3", "H-2", "bad_date"), ("5", "H-9", "out_of_scope")]
     json.dumps(lines)  # plain text cells
+
+
+def test_a_failed_run_says_why_and_offers_to_resume(crew, signed_in):
+    from yiwang.imports.services import import_run_create, import_run_execute
+
+    run = import_run_create(actor=crew.acceptor, file=io.BytesIO(csv_bytes(ROWS)), file_name="x.csv",
+                            mapping={"address": "没有这列"}, enqueue=False)
+    run = import_run_execute(run=run)
+    assert run.status == "failed"
+    body = text(signed_in(crew.acceptor).get(f"/console/imports/{run.pk}/"))
+    assert "The import failed." in body
+    assert "The column mapping names columns the file does not have: 没有这列." in body
+    assert f"/console/imports/{run.pk}/resume/" in body and f"/console/imports/{run.pk}/stop/" not in body
+    assert "hx-trigger" not in body
