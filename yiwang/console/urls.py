@@ -13,3 +13,14 @@ urlpatterns = [
     path("cases/<int:pk>/contact/", views.case_contact, name="contact"),
     path("cases/<int:pk>/do/<slug:verb>/", views.case_act, name="act"),
 ]
+
+from . import imports_views  # noqa: E402 (the bulk import pages, appended)
+
+urlpatterns += [
+    path("imports/", imports_views.import_list, name="imports"),
+    path("imports/columns/", imports_views.import_columns, name="import-columns"),
+    path("imports/<int:pk>/", imports_views.import_detail, name="import"),
+    path("imports/<int:pk>/stop/", imports_views.import_stop, name="import-stop"),
+    path("imports/<int:pk>/resume/", imports_views.import_resume, name="import-resume"),
+    path("imports/<int:pk>/errors.csv", imports_views.import_errors, name="import-errors"),
+]
