@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class RunStatus(models.TextChoices):
     QUEUED = "queued", _("queued")
-    RUNNING = "running", _("running")
+    RUNNING = "running", _("importing")
     STOPPING = "stopping", _("stopping after the current batch")
     STOPPED = "stopped", _("stopped")
     FINISHED = "finished", _("finished")
