@@ -1,0 +1,293 @@
+"""The command centre's reads: the overview of one region subtree (the wall screen and the leader's phone)
+and the monthly assessment (一月一考核).
+
+Every figure comes from a *source* of counts: `yiwang.command.aggregates` (the rollup tables kept up to date
+as cases move; the default) or `yiwang.command.plain` (GROUP BY over the cases table; the reference and the
+benchmark's baseline). Both count exactly what yiwang.cases.measures counts, and the measures, scores and
+grades are built here from those counts with measures.py's own rules, so they agree with `measures_for`.
+
+"overdue" is a snapshot: open cases (not closed, rated, rejected, merged or voided) whose running deadline
+has passed now (the red light); "supervised" likewise counts the open cases under supervision now. Both are
+the same number under "today" and "month". "closed" under today/month is the cases closed (结案) in that
+period; the measures' "closed" is the §6 one (of the cases whose closing deadline fell in the period).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from fractions import Fraction
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from yiwang.accounts.policies import REGION, grants_for
+from yiwang.cases.choices import OPEN, Channel
+from yiwang.cases.measures import (
+    COUNTS,
+    RATES,
+    VIEW,
+    Measures,
+    Subject,
+    _may_view,
+    _ratio,
+    area_score,
+    grade_for,
+    month_bounds,
+)
+from yiwang.cases.models import Case
+from yiwang.cases.selectors import light_of
+from yiwang.core import clock
+from yiwang.core.errors import NotFound, invalid
+from yiwang.geo.choices import RegionLevel
+from yiwang.geo.models import Grid, Region
+from yiwang.org.models import Category, Unit
+
+LEVELS = ["city", "district", "street", "community", "grid"]
+ASSESSMENT_LEVELS = ["street", "community", "grid", "unit"]
+ACT_ON_LIMIT = 20
+POINTS_LIMIT = 500
+HOT_LIMIT = 10
+TREND_DAYS = 30
+
+
+def default_source():
+    from yiwang.command import aggregates
+
+    return aggregates
+
+
+# --- time ----------------------------------------------------------------------------------------------------
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=timezone.get_default_timezone())
+
+
+def _iso(value):
+    return value.isoformat() if isinstance(value, dt.datetime | dt.date) else value
+
+
+# --- who and where -------------------------------------------------------------------------------------------
+
+def top_region_for(actor) -> Region:
+    """The highest region whose cases the actor may view throughout (the root for the system and superusers)."""
+    if actor is None or (getattr(actor, "is_superuser", False) and actor.is_active):
+        found = Region.objects.filter(parent__isnull=True).order_by("path").first()
+    else:
+        paths = sorted((g.path for g in grants_for(actor).get(VIEW, []) if g.kind == REGION), key=len)
+        found = Region.objects.filter(path=paths[0]).first() if paths else None
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def _check(actor, region: Region) -> None:
+    if not _may_view(actor, path=region.path):
+        raise NotFound()
+
+
+def _children(region) -> tuple[str | None, list]:
+    if isinstance(region, Grid):
+        return None, []
+    if region.level == RegionLevel.COMMUNITY:
+        return "grid", list(Grid.objects.filter(community=region).order_by("path"))
+    level = LEVELS[LEVELS.index(region.level) + 1]
+    return level, list(Region.objects.filter(parent=region).order_by("path"))
+
+
+def _level_of(node) -> str:
+    return "grid" if isinstance(node, Grid) else node.level
+
+
+def _siblings(node) -> list[str] | None:
+    """The paths of the node's peers, itself included (yiwang.cases.measures); None for a root region."""
+    if isinstance(node, Grid):
+        return list(Grid.objects.filter(community_id=node.community_id).values_list("path", flat=True))
+    if node.parent_id is None:
+        return None
+    return list(Region.objects.filter(parent_id=node.parent_id).values_list("path", flat=True))
+
+
+# --- measures from counts ------------------------------------------------------------------------------------
+
+def build_measures(subject: Subject, counts: dict, peers_filed_max: int, start, end, until) -> Measures:
+    """measures.py's rates, filed score, area score and grade, from the counts."""
+    counts = {name: counts[name] for name in COUNTS}
+    peers_filed_max = max(peers_filed_max, counts["filed"])
+    filed_score = 1 - Fraction(counts["filed"], peers_filed_max) if peers_filed_max else Fraction(1)
+    exact = {name: _ratio(counts[num], counts[den]) for name, (num, den, _zh) in RATES.items()}
+    score = area_score(exact, filed_score)
+    return Measures(
+        subject=subject, period_start=start, period_end=end, as_of=until, counts=counts,
+        rates={name: None if value is None else float(value) for name, value in exact.items()},
+        peers_filed_max=peers_filed_max, filed_score=float(filed_score), score=score, grade=grade_for(score))
+
+
+def _subject(node) -> Subject:
+    kind = "unit" if isinstance(node, Unit) else "grid" if isinstance(node, Grid) else "region"
+    return Subject(kind, node.pk, node.code, node.name)
+
+
+def _node_measures(nodes: list, start, end, until, source) -> dict[str, Measures]:
+    """The measures of several regions/grids at once: their counts and their peers' filings in few reads."""
+    peer_sets = {node.path: _siblings(node) for node in nodes}
+    wanted = {node.path for node in nodes} | {p for peers in peer_sets.values() if peers for p in peers}
+    counts = source.node_counts(sorted(wanted), start, until)
+    out = {}
+    for node in nodes:
+        peers = peer_sets[node.path]
+        peers_max = max((counts[p]["filed"] for p in peers), default=0) if peers else 0
+        out[node.path] = build_measures(_subject(node), counts[node.path], peers_max, start, end, until)
+    return out, counts
+
+
+def _unit_measures(units: list[Unit], start, end, until, source) -> dict[int, Measures]:
+    peer_ids: dict[tuple, list[int]] = {}
+    places = Q(pk__in=[])
+    for unit in units:
+        places |= Q(kind=unit.kind, region_id=unit.region_id)
+    for row in Unit.objects.filter(places).values("pk", "kind", "region_id"):
+        peer_ids.setdefault((row["kind"], row["region_id"]), []).append(row["pk"])
+    wanted = {u.pk for u in units} | {pk for ids in peer_ids.values() for pk in ids}
+    counts = source.unit_counts(sorted(wanted), start, until)
+    out = {}
+    for unit in units:
+        peers_max = max((counts[pk]["filed"] for pk in peer_ids.get((unit.kind, unit.region_id), [])), default=0)
+        out[unit.pk] = build_measures(_subject(unit), counts[unit.pk], peers_max, start, end, until)
+    return out, counts
+
+
+def _measures_dict(measures: Measures) -> dict:
+    return {key: _iso(value) for key, value in measures.as_dict().items()}
+
+
+# --- the overview --------------------------------------------------------------------------------------------
+
+def overview(*, actor, region: Region | Grid, now: dt.datetime | None = None, source=None) -> dict:
+    """The state of a region's subtree (or of one grid) at a glance (see the module docstring);
+    JSON-serialisable. A grid has no children: its map and child rankings are empty."""
+    _check(actor, region)
+    source = source or default_source()
+    now = now or clock.now()
+    today = timezone.localdate(now)
+    day_start = local_midnight(today)
+    month_start, month_end = month_bounds(today.year, today.month)
+    until = max(month_start, min(month_end, now))
+    children_level, children = _children(region)
+
+    own, counts = _node_measures([region, *children], month_start, month_end, until, source)
+    today_counts = source.node_counts([region.path], day_start, max(day_start, now))[region.path]
+    states = source.open_state([region.path, *[c.path for c in children]], now)
+    state = states[region.path]
+
+    def period(c):
+        return {"reported": c["reported"], "filed": c["filed"], "closed": c["closings"],
+                "overdue": state["overdue"], "supervised": state["supervised"]}
+
+    days = [today - dt.timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
+    trend = source.daily(region.path, days)
+
+    categories = source.mix(region.path, month_start, until, "category")
+    top = sorted(categories.items(), key=lambda item: (-item[1], item[0]))[:HOT_LIMIT]
+    names = {c.pk: c for c in Category.objects.filter(pk__in=[pk for pk, _n in top])}
+    channels = source.mix(region.path, month_start, until, "channel")
+
+    child_rows = []
+    for child in children:
+        m = own[child.path]
+        child_rows.append({
+            "code": child.code, "name": child.name, "level": children_level, "path": child.path,
+            "score": m.score, "grade": m.grade, "reported": m.counts["reported"],
+            "closed_rate": m.rates["closed_rate"], "closed_on_time_rate": m.rates["closed_on_time_rate"],
+            "open": states[child.path]["open"], "overdue": states[child.path]["overdue"],
+        })
+    units = list(Unit.objects.filter(region_path__under=region.path))
+    unit_measures, _unit_counts = _unit_measures(units, month_start, month_end, until, source)
+    unit_rows = [
+        {"id": u.pk, "code": u.code, "name": u.name, "score": m.score, "grade": m.grade,
+         "reported": m.counts["reported"], "closed_on_time_rate": m.rates["closed_on_time_rate"]}
+        for u in units if any((m := unit_measures[u.pk]).counts.values())
+    ]
+
+    return {
+        "region": {"code": region.code, "name": region.name, "level": _level_of(region), "path": region.path},
+        "children_level": children_level,
+        "today": period(today_counts),
+        "month": period(counts[region.path]),
+        "measures": _measures_dict(own[region.path]),
+        "trend": [{"day": day.isoformat(), "reported": trend[day]["reported"], "closed": trend[day]["closings"]}
+                  for day in days],
+        "hot_categories": [{"code": names[pk].code, "name": names[pk].name, "count": n}
+                           for pk, n in top if pk in names],
+        "channels": [{"channel": value, "label": str(label), "count": channels.get(value, 0)}
+                     for value, label in Channel.choices],
+        "rankings": {
+            "children": sorted(child_rows, key=lambda r: (-r["score"], r["path"])),
+            "units": sorted(unit_rows, key=lambda r: (-r["score"], r["code"])),
+        },
+        "map": [{key: row[key] for key in ("code", "name", "level", "path", "open", "overdue", "score", "grade")}
+                for row in child_rows],
+        "act_on": act_on(region, now),
+        "points": points(region),
+        "as_of": now.isoformat(),
+    }
+
+
+def act_on(region: Region, now: dt.datetime) -> list[dict]:
+    """Open cases that are overdue (red) or supervised, most overdue first, then the supervised by deadline."""
+    base = (Case.objects.filter(region_path__under=region.path, status__in=OPEN)
+            .select_related("category", "region", "grid"))
+    red = list(base.filter(due_at__lt=now).order_by("due_at", "id")[:ACT_ON_LIMIT])
+    rows = red
+    if len(rows) < ACT_ON_LIMIT:
+        rows += list(base.filter(supervised=True).filter(Q(due_at__gte=now) | Q(due_at__isnull=True))
+                     .order_by("due_at", "id")[:ACT_ON_LIMIT - len(rows)])
+    return [{
+        "id": case.pk, "number": case.number, "light": light_of(case, now), "supervised": case.supervised,
+        "category": case.category.name if case.category_id else "",
+        "region": case.grid.name if case.grid_id else case.region.name,
+        "due_at": _iso(case.due_at), "status": case.status,
+    } for case in rows]
+
+
+def points(region: Region, now: dt.datetime | None = None) -> list[dict]:
+    now = now or clock.now()
+    rows = (Case.objects.filter(region_path__under=region.path, status__in=OPEN, lat__isnull=False)
+            .order_by("-reported_at", "-id").values("id", "lat", "lon", "due_at", "warn_at")[:POINTS_LIMIT])
+    out = []
+    for row in rows:
+        light = None
+        if row["due_at"] is not None:
+            light = "red" if now > row["due_at"] else (
+                "yellow" if row["warn_at"] is not None and now >= row["warn_at"] else "green")
+        out.append({"id": row["id"], "lat": row["lat"], "lon": row["lon"], "light": light})
+    return out
+
+
+# --- the monthly assessment ------------------------------------------------------------------------------------
+
+def assessment(*, actor, region: Region, year: int, month: int, level: str, now: dt.datetime | None = None,
+               source=None) -> list[dict]:
+    """一月一考核: one row per street, community or grid of the region's subtree, or per unit located in it,
+    with the month's counts, rates, score and grade, best first."""
+    if level not in ASSESSMENT_LEVELS:
+        raise invalid(gettext("Choose street, community, grid or unit."), "level_invalid", "level")
+    _check(actor, region)
+    source = source or default_source()
+    now = now or clock.now()
+    start, end = month_bounds(year, month)
+    until = max(start, min(end, now))
+    if level == "unit":
+        subjects = list(Unit.objects.filter(region_path__under=region.path).order_by("code"))
+        measures, _counts = _unit_measures(subjects, start, end, until, source)
+        rows = [(u.code, u.name, u.region_path, measures[u.pk]) for u in subjects]
+    else:
+        if level == "grid":
+            subjects = list(Grid.objects.filter(path__under=region.path).order_by("path"))
+        else:
+            subjects = list(Region.objects.filter(path__under=region.path, level=level).order_by("path"))
+        measures, _counts = _node_measures(subjects, start, end, until, source) if subjects else ({}, {})
+        rows = [(s.code, s.name, s.path, measures[s.path]) for s in subjects]
+    out = [{"code": code, "name": name, "path": path, **m.counts, **m.rates, "score": m.score, "grade": m.grade}
+           for code, name, path, m in rows]
+    return sorted(out, key=lambda r: (-r["score"], r["path"], r["code"]))
