@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
 from django.db import connection, transaction
-from django.db.models import CharField, Count, DateField, F, IntegerField, Q, Sum, Value
+from django.db.models import CharField, Count, DateField, F, Func, IntegerField, Q, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Concat, TruncDate, TruncMonth
 from django.utils import timezone
 
@@ -359,6 +359,32 @@ def _families() -> list[tuple[str, dict[str, Q]]]:
     ]
 
 
+class _ShiftedDate(Func):
+    """SQLite's date(column, '+480 minutes'[, 'start of month']): the local date in a zone with one fixed
+    offset, computed by SQLite itself — Django's TruncDate calls back into Python for every row there."""
+
+    function = "date"
+    output_field = DateField()
+
+
+def _fixed_offset_minutes() -> int | None:
+    """The time zone's offset if it has been the same every month of 1992–2060 (Asia/Shanghai: +480)."""
+    tz = _tz()
+    offsets = {dt.datetime(year, month, 15, 12, tzinfo=tz).utcoffset() for year in range(1992, 2061)
+               for month in range(1, 13)}
+    return int(offsets.pop().total_seconds() // 60) if len(offsets) == 1 else None
+
+
+def local_date_of(column: str, *, month: bool = False):
+    """The local date (or its month's first day) of a datetime column, as an expression."""
+    offset = _fixed_offset_minutes() if connection.vendor == "sqlite" else None
+    if offset is None:
+        truncate = TruncMonth if month else TruncDate
+        return truncate(column, tzinfo=_tz(), output_field=DateField())
+    modifiers = [Value(f"{offset:+d} minutes")] + ([Value("start of month")] if month else [])
+    return _ShiftedDate(F(column), *modifiers)
+
+
 def _compiled(queryset) -> tuple[str, tuple]:
     sql, params = queryset.query.sql_with_params()
     return sql, tuple(params)
@@ -370,7 +396,7 @@ def _family_sql(node_expression, only: Q) -> list[tuple[str, tuple]]:
     for column, figures in _families():
         queryset = (plain.counted(Case.objects.filter(only, **{f"{column}__isnull": False}))
                     .alias(done_at=Coalesce("handled_at", "closed_at"))
-                    .annotate(node_=node_expression, day_=TruncDate(column, tzinfo=_tz()))
+                    .annotate(node_=node_expression, day_=local_date_of(column))
                     .order_by().values("node_", "day_")
                     .annotate(**{name: (Count("pk", filter=figures[name]) if name in figures
                                         else Value(0, output_field=IntegerField())) for name in FIELDS}))
@@ -445,7 +471,7 @@ def recount() -> dict[str, int]:
         stage, stage_params = _compiled(
             Case.objects.filter(status__in=OPEN)
             .annotate(node_=F("region_path"),
-                      day_=Coalesce(TruncDate("due_at", tzinfo=_tz()), Value(NO_CLOCK, output_field=DateField())))
+                      day_=Coalesce(local_date_of("due_at"), Value(NO_CLOCK, output_field=DateField())))
             .order_by().values("node_", "day_")
             .annotate(open_=Count("pk"), supervised_=Count("pk", filter=Q(supervised=True))))
         _run(f"CREATE TEMPORARY TABLE command_stage AS {stage}", stage_params)
@@ -460,7 +486,7 @@ def recount() -> dict[str, int]:
         _run("DROP TABLE command_stage")
 
         # The month's mix: regions only (a grid's own path is not a node here).
-        month = TruncMonth("reported_at", tzinfo=_tz(), output_field=DateField())
+        month = local_date_of("reported_at", month=True)
         selects = []
         for dimension, column, only in (("category", Cast("category_id", CharField()), Q(category__isnull=False)),
                                         ("channel", F("channel"), Q())):
