@@ -36,10 +36,12 @@ from yiwang.command.models import (
     FIELDS,
     NO_CLOCK,
     DayFigures,
+    DueHour,
     MonthFigures,
     MonthMix,
     OpenCases,
 )
+from yiwang.core import clock
 from yiwang.geo.models import Grid
 
 CASE_FIELDS = ["status", "parent_id", "region_path", "grid_id", "lead_unit_id", "channel", "category_id",
@@ -47,6 +49,7 @@ CASE_FIELDS = ["status", "parent_id", "region_path", "grid_id", "lead_unit_id", 
                "responded_at", "respond_due_at", "handle_due_at", "close_due_at", "extension_count",
                "rework_count", "due_at", "supervised"]
 NOT_COUNTED = {Status.VOIDED, Status.MERGED}
+DUE = set(DUE_FIELDS)
 SATISFIED = {Rating.SATISFIED, Rating.BASICALLY}
 
 
@@ -56,6 +59,15 @@ def _tz():
 
 def local_day(value: dt.datetime) -> dt.date:
     return value.astimezone(_tz()).date()
+
+
+def local_hour(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(_tz()).replace(minute=0, second=0, microsecond=0)
+
+
+def horizon(now: dt.datetime) -> dt.datetime:
+    """DueHour keeps the hours from the start of yesterday on."""
+    return _midnight(local_day(now) - dt.timedelta(days=1))
 
 
 def first_of_month(day: dt.date) -> dt.date:
@@ -76,9 +88,10 @@ def unit_node(unit_id) -> str:
 
 # --- contributions -------------------------------------------------------------------------------------------
 
-def contributions(case: Mapping) -> Counter:
-    """What one case adds to the rollups: {("f", node, day, figure) | ("o", node, due_day, "open"|"supervised")
-    | ("m", node, month, dimension, value): n}. Counts exactly what yiwang.cases.measures counts."""
+def contributions(case: Mapping, since: dt.datetime | None = None) -> Counter:
+    """What one case adds to the rollups: {("f", node, day, figure) | ("h", node, hour, figure) |
+    ("o", node, due_day, "open"|"supervised") | ("m", node, month, dimension, value): n}. Counts exactly what
+    yiwang.cases.measures counts. Deadline figures also go by hour when the hour is at or after `since`."""
     out: Counter = Counter()
     paths = prefixes(case["region_path"])
     status = case["status"]
@@ -90,6 +103,9 @@ def contributions(case: Mapping) -> Counter:
                 day = local_day(when)
                 for node in nodes:
                     out["f", node, day, figure] += 1
+                if since is not None and figure in DUE and (hour := local_hour(when)) >= since:
+                    for node in nodes:
+                        out["h", node, hour, figure] += 1
 
         reported = case["reported_at"]
         add("reported", reported)
@@ -148,12 +164,12 @@ def _fields_of(case: Case) -> dict:
 
 def case_figures_before(case: Case) -> Counter:
     """Called with the locked case before a change (yiwang.cases.services)."""
-    return contributions(_fields_of(case))
+    return contributions(_fields_of(case), horizon(clock.now()))
 
 
 def case_figures_after(case: Case, before: Counter | None) -> None:
     """Called after the changed (or new) case is saved, in the same transaction."""
-    difference = contributions(_fields_of(case))
+    difference = contributions(_fields_of(case), horizon(clock.now()))
     difference.subtract(before or Counter())
     apply(difference)
 
@@ -161,8 +177,9 @@ def case_figures_after(case: Case, before: Counter | None) -> None:
 def cases_inserted(rows: Iterable[Mapping]) -> None:
     """The bulk import's rows ({attname: value}, as given to yiwang.imports.bulk.insert)."""
     total: Counter = Counter()
+    since = horizon(clock.now())
     for row in rows:
-        total.update(contributions({name: row.get(name, _DEFAULTS[name]) for name in CASE_FIELDS}))
+        total.update(contributions({name: row.get(name, _DEFAULTS[name]) for name in CASE_FIELDS}, since))
     apply(total)
 
 
@@ -194,9 +211,11 @@ def _date(value: dt.date):
 def apply(difference: Mapping) -> None:
     days: dict = defaultdict(lambda: [0] * len(FIELDS))
     months: dict = defaultdict(lambda: [0] * len(FIELDS))
+    hours: dict = defaultdict(lambda: [0] * len(DUE_FIELDS))
     opens: dict = defaultdict(lambda: [0, 0])
     mixes: dict = defaultdict(int)
     position = {name: i for i, name in enumerate(FIELDS)}
+    due_position = {name: i for i, name in enumerate(DUE_FIELDS)}
     for key, n in difference.items():
         if not n:
             continue
@@ -204,6 +223,9 @@ def apply(difference: Mapping) -> None:
             _f, node, day, figure = key
             days[node, day][position[figure]] += n
             months[node, first_of_month(day)][position[figure]] += n
+        elif key[0] == "h":
+            _h, node, hour, figure = key
+            hours[node, hour][due_position[figure]] += n
         elif key[0] == "o":
             _o, node, due_day, what = key
             opens[node, due_day][0 if what == "open" else 1] += n
@@ -213,6 +235,10 @@ def apply(difference: Mapping) -> None:
     _upsert(DayFigures, ["node", "day"], FIELDS, [[node, _date(day), *v] for (node, day), v in days.items()])
     _upsert(MonthFigures, ["node", "month"], FIELDS,
             [[node, _date(month), *v] for (node, month), v in months.items()])
+    if hours:
+        _upsert(DueHour, ["node", "hour"], DUE_FIELDS,
+                [[node, connection.ops.adapt_datetimefield_value(hour), *v] for (node, hour), v in hours.items()])
+        DueHour.objects.filter(hour__lt=horizon(clock.now())).delete()
     _upsert(OpenCases, ["node", "due_day"], ["open", "supervised"],
             [[node, _date(day), *v] for (node, day), v in opens.items()])
     _upsert(MonthMix, ["node", "month", "dimension", "value"], ["n"],
@@ -275,10 +301,20 @@ def _counts(keys: list[str], start: dt.datetime, until: dt.datetime, exact_due) 
     if _midnight(first) != start:
         raise ValueError("a period starts at a local midnight")
     total = _sum_rows(keys, first, last)
-    if until > _midnight(last):  # the day cut at `until`: events from its row, deadlines counted exactly
+    if until > _midnight(last):
+        # The day cut at `until`: its events from the day's row (nothing happens after now); its deadlines from
+        # the whole hours so far and an exact count over the cases due in the hour cut at `until`.
         day_rows = {row["node"]: row for row in DayFigures.objects.filter(node__in=keys, day=last)
                     .values("node", *EVENT_FIELDS)}
-        due = exact_due(_midnight(last), until)
+        hour = local_hour(until)
+        due = {key: dict.fromkeys(DUE_FIELDS, 0) for key in keys}
+        for row in (DueHour.objects.filter(node__in=keys, hour__gte=_midnight(last), hour__lt=hour).order_by()
+                    .values("node").annotate(**{name: Sum(name) for name in DUE_FIELDS})):
+            for name in DUE_FIELDS:
+                due[row["node"]][name] += row[name] or 0
+        for key, row in exact_due(keys, hour, until).items():
+            for name in DUE_FIELDS:
+                due[key][name] += row[name]
         for key in keys:
             for name in EVENT_FIELDS:
                 total[key][name] += day_rows.get(key, {}).get(name, 0)
@@ -287,19 +323,51 @@ def _counts(keys: list[str], start: dt.datetime, until: dt.datetime, exact_due) 
     return total
 
 
+def _exact_due(keys: list[str], start: dt.datetime, until: dt.datetime) -> dict[str, dict[str, int]]:
+    """The deadline figures of the cases due in [start, until) — at most an hour — for the given nodes. Each
+    query is bound to its deadline's index alone (no condition another index could serve), city-wide, then
+    summed up the paths here."""
+    wanted = set(keys)
+    found: dict = {}
+    if until <= start:
+        return found
+    conds = plain.conditions(start, until)
+    for column, names in plain.DUE.items():
+        rows = (Case.objects.filter(**{f"{column}__gte": start, f"{column}__lt": until})
+                .exclude(status__in=list(NOT_COUNTED))
+                .alias(done_at=Coalesce("handled_at", "closed_at"), no_parent=Coalesce("parent_id", 0))
+                .filter(no_parent=0).order_by().values("region_path", "lead_unit_id")
+                .annotate(**{name: Count("pk", filter=conds[name]) for name in names}))
+        for row in rows:
+            path, unit = row.pop("region_path"), row.pop("lead_unit_id")
+            for node in [*prefixes(path), *([unit_node(unit)] if unit else [])]:
+                if node in wanted:
+                    into = found.setdefault(node, dict.fromkeys(DUE_FIELDS, 0))
+                    for name, n in row.items():
+                        into[name] += n
+    return found
+
+
 def node_counts(nodes: list[str], start: dt.datetime, until: dt.datetime) -> dict[str, dict[str, int]]:
     """The figures of regions' subtrees and grids (by path) over [start, until); start a local midnight."""
-    return _counts(nodes, start, until, lambda a, b: plain.node_counts(nodes, a, b, due_only=True))
+    return _counts(nodes, start, until, _exact_due)
 
 
 def unit_counts(unit_ids: list[int], start: dt.datetime, until: dt.datetime) -> dict[int, dict[str, int]]:
     keys = [unit_node(pk) for pk in unit_ids]
-
-    def exact(a, b):
-        return {unit_node(pk): row for pk, row in plain.unit_counts(unit_ids, a, b, due_only=True).items()}
-
-    found = _counts(keys, start, until, exact)
+    found = _counts(keys, start, until, _exact_due)
     return {pk: found[unit_node(pk)] for pk in unit_ids}
+
+
+def active_units(start: dt.datetime, until: dt.datetime) -> set[int]:
+    """The units with a rollup row in the months the period touches (a superset of those with a figure)."""
+    months, day = [], first_of_month(local_day(start))
+    while _midnight(day) < until:
+        months.append(day)
+        day = _month_after(day)
+    nodes = (MonthFigures.objects.filter(node__gte="u:", node__lt="u;", month__in=months)
+             .values_list("node", flat=True).distinct())
+    return {int(node[2:]) for node in nodes}
 
 
 def open_state(nodes: list[str], now: dt.datetime) -> dict[str, dict[str, int]]:
@@ -311,8 +379,14 @@ def open_state(nodes: list[str], now: dt.datetime) -> dict[str, dict[str, int]]:
     for row in rows:
         found[row["node"]] = {"open": row["open_"] or 0, "overdue": row["overdue_"] or 0,
                               "supervised": row["supervised_"] or 0}
-    for node, n in plain.overdue_since(nodes, _midnight(today), now).items():
-        found[node]["overdue"] += n
+    # Today's open cases already past their running deadline: city-wide on the due_at index, summed up here.
+    wanted = set(nodes)
+    rows = (Case.objects.filter(due_at__gte=_midnight(today), due_at__lt=now).order_by().values("region_path")
+            .annotate(n=Count("pk", filter=Q(status__in=OPEN))))
+    for row in rows:
+        for node in prefixes(row["region_path"]):
+            if node in wanted:
+                found[node]["overdue"] += row["n"]
     return found
 
 
@@ -506,7 +580,19 @@ def recount() -> dict[str, int]:
                  f"SUBSTR(node_, {length}, 1) = '/' GROUP BY SUBSTR(node_, 1, {length}), month_, dimension_, "
                  f"value_ ON CONFLICT (node, month, dimension, value) DO UPDATE SET n = {mix_table}.n + excluded.n")
         _run("DROP TABLE command_stage")
-    return {model.__name__: model.objects.count() for model in (DayFigures, MonthFigures, OpenCases, MonthMix)}
+
+        # Deadlines by hour, from the start of yesterday on: few cases, so through `contributions`.
+        DueHour.objects.all().delete()
+        since = horizon(clock.now())
+        ids: set[int] = set()
+        for column in plain.DUE:
+            ids.update(Case.objects.filter(**{f"{column}__gte": since}).values_list("pk", flat=True))
+        hours: Counter = Counter()
+        for case in Case.objects.filter(pk__in=ids).values(*CASE_FIELDS).iterator(chunk_size=5000):
+            hours.update({k: n for k, n in contributions(case, since).items() if k[0] == "h"})
+        apply(hours)
+    return {model.__name__: model.objects.count()
+            for model in (DayFigures, MonthFigures, OpenCases, MonthMix, DueHour)}
 
 
 # --- checking ------------------------------------------------------------------------------------------------
@@ -514,7 +600,9 @@ def recount() -> dict[str, int]:
 def snapshot_rows() -> dict[tuple, tuple]:
     """Every non-zero rollup row, keyed by table and key (for comparing the live rollups with a recount)."""
     out = {}
+    DueHour.objects.filter(hour__lt=horizon(clock.now())).delete()
     for model, keys, columns in ((DayFigures, ["node", "day"], FIELDS), (MonthFigures, ["node", "month"], FIELDS),
+                                 (DueHour, ["node", "hour"], DUE_FIELDS),
                                  (OpenCases, ["node", "due_day"], ["open", "supervised"]),
                                  (MonthMix, ["node", "month", "dimension", "value"], ["n"])):
         for row in model.objects.values_list(*keys, *columns).iterator(chunk_size=10_000):

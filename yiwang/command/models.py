@@ -75,6 +75,36 @@ class MonthFigures(Figures):
         return f"{self.node} {self.month:%Y-%m}"
 
 
+class DueHour(models.Model):
+    """A node's deadline figures by the local hour the deadline falls in, kept only from the start of yesterday
+    on (older rows are never read and are pruned): "due so far today" is today's whole hours from here plus one
+    exact count over the cases due in the current hour."""
+
+    node = models.CharField(max_length=255)
+    hour = models.DateTimeField()
+    due_handle = models.IntegerField(default=0)
+    handled = models.IntegerField(default=0)
+    handled_on_time = models.IntegerField(default=0)
+    handled_late = models.IntegerField(default=0)
+    extended = models.IntegerField(default=0)
+    due_close = models.IntegerField(default=0)
+    closed = models.IntegerField(default=0)
+    closed_on_time = models.IntegerField(default=0)
+    reworked = models.IntegerField(default=0)
+    resolved = models.IntegerField(default=0)
+    due_respond = models.IntegerField(default=0)
+    responded_on_time = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("hour's deadlines")
+        verbose_name_plural = _("hours' deadlines")
+        constraints = [models.UniqueConstraint(fields=["node", "hour"], name="command_hour_node_once")]
+        indexes = [models.Index(fields=["hour"], name="command_duehour_hour")]
+
+    def __str__(self):
+        return f"{self.node} {self.hour:%Y-%m-%d %H}h"
+
+
 NO_CLOCK = dt.date(9999, 12, 31)  # the due day of an open case without a running clock
 
 

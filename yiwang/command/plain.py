@@ -137,6 +137,12 @@ def unit_counts(unit_ids: list[int], start: dt.datetime, until: dt.datetime, *,
     return found
 
 
+def active_units(start: dt.datetime, until: dt.datetime) -> set[int]:
+    """The units leading any counted case with a measured time in the period."""
+    return set(counted(Case.objects.filter(lead_unit__isnull=False)).filter(_any(start, until)).order_by()
+               .values_list("lead_unit_id", flat=True).distinct())
+
+
 def open_state(nodes: list[str], now: dt.datetime) -> dict[str, dict[str, int]]:
     """Open cases (not closed, rated, rejected, merged or voided) per node now, those past their running
     deadline (the red light), and those under supervision."""

@@ -141,20 +141,29 @@ def _node_measures(nodes: list, start, end, until, source) -> dict[str, Measures
     return out, counts
 
 
-def _unit_measures(units: list[Unit], start, end, until, source) -> dict[int, Measures]:
+def _units_under(path: str, start, until, source) -> tuple[list[Unit], set[int]]:
+    """The units located in the subtree that led a case with a figure in the period (a unit with none has
+    nothing to rank), and every unit that did (their peers)."""
+    active = source.active_units(start, until)
+    units = list(Unit.objects.filter(pk__in=active, region_path__under=path).order_by("code")
+                 .only("id", "code", "name", "kind", "region_id", "region_path"))
+    return units, active
+
+
+def _unit_measures(units: list[Unit], active_units: set[int], start, end, until, source) -> dict[int, Measures]:
+    """The units' measures, with their peers' filings (a peer that led no case filed nothing)."""
     peer_ids: dict[tuple, list[int]] = {}
-    places = Q(pk__in=[])
-    for unit in units:
-        places |= Q(kind=unit.kind, region_id=unit.region_id)
-    for row in Unit.objects.filter(places).values("pk", "kind", "region_id"):
+    for row in Unit.objects.filter(pk__in=active_units).values("pk", "kind", "region_id"):
         peer_ids.setdefault((row["kind"], row["region_id"]), []).append(row["pk"])
     wanted = {u.pk for u in units} | {pk for ids in peer_ids.values() for pk in ids}
     counts = source.unit_counts(sorted(wanted), start, until)
     out = {}
     for unit in units:
+        if not any(counts[unit.pk][name] for name in COUNTS):
+            continue
         peers_max = max((counts[pk]["filed"] for pk in peer_ids.get((unit.kind, unit.region_id), [])), default=0)
         out[unit.pk] = build_measures(_subject(unit), counts[unit.pk], peers_max, start, end, until)
-    return out, counts
+    return out
 
 
 def _measures_dict(measures: Measures) -> dict:
@@ -201,12 +210,12 @@ def overview(*, actor, region: Region | Grid, now: dt.datetime | None = None, so
             "closed_rate": m.rates["closed_rate"], "closed_on_time_rate": m.rates["closed_on_time_rate"],
             "open": states[child.path]["open"], "overdue": states[child.path]["overdue"],
         })
-    units = list(Unit.objects.filter(region_path__under=region.path))
-    unit_measures, _unit_counts = _unit_measures(units, month_start, month_end, until, source)
+    units, active = _units_under(region.path, month_start, until, source)
+    unit_measures = _unit_measures(units, active, month_start, month_end, until, source)
     unit_rows = [
         {"id": u.pk, "code": u.code, "name": u.name, "score": m.score, "grade": m.grade,
          "reported": m.counts["reported"], "closed_on_time_rate": m.rates["closed_on_time_rate"]}
-        for u in units if any((m := unit_measures[u.pk]).counts.values())
+        for u in units if (m := unit_measures.get(u.pk)) is not None
     ]
 
     return {
@@ -268,8 +277,8 @@ def points(region: Region, now: dt.datetime | None = None) -> list[dict]:
 
 def assessment(*, actor, region: Region, year: int, month: int, level: str, now: dt.datetime | None = None,
                source=None) -> list[dict]:
-    """一月一考核: one row per street, community or grid of the region's subtree, or per unit located in it,
-    with the month's counts, rates, score and grade, best first."""
+    """一月一考核: one row per street, community or grid of the region's subtree, or per unit located in it
+    that led a case counted in the month, with the month's counts, rates, score and grade, best first."""
     if level not in ASSESSMENT_LEVELS:
         raise invalid(gettext("Choose street, community, grid or unit."), "level_invalid", "level")
     _check(actor, region)
@@ -278,9 +287,9 @@ def assessment(*, actor, region: Region, year: int, month: int, level: str, now:
     start, end = month_bounds(year, month)
     until = max(start, min(end, now))
     if level == "unit":
-        subjects = list(Unit.objects.filter(region_path__under=region.path).order_by("code"))
-        measures, _counts = _unit_measures(subjects, start, end, until, source)
-        rows = [(u.code, u.name, u.region_path, measures[u.pk]) for u in subjects]
+        subjects, active = _units_under(region.path, start, until, source)
+        measures = _unit_measures(subjects, active, start, end, until, source)
+        rows = [(u.code, u.name, u.region_path, measures[u.pk]) for u in subjects if u.pk in measures]
     else:
         if level == "grid":
             subjects = list(Grid.objects.filter(path__under=region.path).order_by("path"))
