@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
 from django.db import connection, transaction
-from django.db.models import CharField, Count, DateField, F, Func, IntegerField, Q, Sum, Value
+from django.db.models import CharField, Count, DateField, F, Func, IntegerField, Q, Value
 from django.db.models.functions import Cast, Coalesce, Concat, TruncDate, TruncMonth
 from django.utils import timezone
 
@@ -277,24 +277,117 @@ def _plan(first: dt.date, last: dt.date) -> tuple[list[dt.date], list[tuple[dt.d
     return months, ranges
 
 
+def _query(sql: str, params: Iterable = ()) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        return cursor.fetchall()
+
+
+def _in(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
 def _sum_rows(keys: list[str], first: dt.date, last: dt.date) -> dict[str, dict[str, int]]:
+    """Whole days [first, last): one statement over the month and day rows (raw SQL: these reads are the
+    screen's hot path, and the ORM's compiling would cost more than the database's work)."""
     total = {key: dict.fromkeys(FIELDS, 0) for key in keys}
     months, ranges = _plan(first, last)
-    sums = {name: Sum(name) for name in FIELDS}
-    parts = []
+    if not keys or not (months or ranges):
+        return total
+    q = connection.ops.quote_name
+    parts, params = [], []
     if months:
-        parts.append((MonthFigures.objects.filter(node__in=keys, month__in=months), 1))
+        parts.append(f"SELECT node, {', '.join(q(c) for c in FIELDS)} FROM {q(MonthFigures._meta.db_table)} "
+                     f"WHERE node IN ({_in(keys)}) AND month IN ({_in(months)})")
+        params += [*keys, *(_date(m) for m in months)]
     for start, end, sign in ranges:
-        parts.append((DayFigures.objects.filter(node__in=keys, day__gte=start, day__lt=end), sign))
-    for queryset, sign in parts:
-        for row in queryset.order_by().values("node").annotate(**sums):
-            into = total[row["node"]]
-            for name in FIELDS:
-                into[name] += sign * (row[name] or 0)
+        columns = ", ".join(f"{sign} * {q(c)} AS {q(c)}" for c in FIELDS)
+        parts.append(f"SELECT node, {columns} FROM {q(DayFigures._meta.db_table)} "
+                     f"WHERE node IN ({_in(keys)}) AND day >= %s AND day < %s")
+        params += [*keys, _date(start), _date(end)]
+    sums = ", ".join(f"SUM({q(c)})" for c in FIELDS)
+    for node, *values in _query(f"SELECT node, {sums} FROM ({' UNION ALL '.join(parts)}) u GROUP BY node", params):
+        total[node] = dict(zip(FIELDS, (v or 0 for v in values), strict=True))
     return total
 
 
-def _counts(keys: list[str], start: dt.datetime, until: dt.datetime, exact_due) -> dict[str, dict[str, int]]:
+# The exact count of the deadline figures over a stretch of at most an hour, city-wide, grouped by path and lead
+# unit: compiled once from the ORM (the conditions are plain.conditions, yiwang.cases.measures' own), run with
+# the stretch's ends in place of two stand-in times.
+_STAND_IN = (dt.datetime(1971, 1, 1, 1, 1, 1, tzinfo=dt.UTC), dt.datetime(1971, 1, 2, 2, 2, 2, tzinfo=dt.UTC))
+_EXACT_SQL: dict = {}
+
+
+def _exact_sql():
+    key = connection.vendor
+    if key not in _EXACT_SQL:
+        conds = plain.conditions(*_STAND_IN)
+        parts = []
+        for column, names in plain.DUE.items():
+            queryset = (Case.objects.filter(**{f"{column}__gte": _STAND_IN[0], f"{column}__lt": _STAND_IN[1]})
+                        .exclude(status__in=list(NOT_COUNTED))
+                        .alias(done_at=Coalesce("handled_at", "closed_at"), no_parent=Coalesce("parent_id", 0))
+                        .filter(no_parent=0).order_by().values("region_path", "lead_unit_id")
+                        .annotate(**{name: (Count("pk", filter=conds[name]) if name in names
+                                            else Value(0, output_field=IntegerField())) for name in DUE_FIELDS}))
+            parts.append(_compiled(queryset))
+        _EXACT_SQL[key] = parts
+    return _EXACT_SQL[key]
+
+
+def _exact_rows(start: dt.datetime, until: dt.datetime) -> list[tuple]:
+    """[(region_path, lead_unit_id, *DUE_FIELDS)] of the cases due in [start, until), at most an hour: each
+    statement bound to its deadline's index alone (no condition another index could serve)."""
+    if until <= start:
+        return []
+    rows = []
+    for sql, params in _exact_sql():
+        swapped = [start if p == _STAND_IN[0] else until if p == _STAND_IN[1] else p for p in params]
+        rows += _query(sql, swapped)
+    return rows
+
+
+class Memo:
+    """What one screen's several reads share: the day cut at now, counted once."""
+
+    def __init__(self):
+        self.partial: dict = {}
+
+
+def _partial(keys: list[str], day: dt.date, until: dt.datetime, memo: Memo | None) -> dict[str, dict[str, int]]:
+    """The day cut at `until`: its events from the day's row (nothing happens after now); its deadlines from
+    the whole hours so far (DueHour) and an exact count over the cases due in the hour cut at `until`."""
+    memo = memo or Memo()
+    known = memo.partial.setdefault((day, until), {})
+    missing = [key for key in keys if key not in known]
+    if missing:
+        q = connection.ops.quote_name
+        hour = local_hour(until)
+        if "rows" not in known:
+            known["rows"] = _exact_rows(hour, until)
+        for key in missing:
+            known[key] = dict.fromkeys(FIELDS, 0)
+        events = ", ".join(q(c) for c in EVENT_FIELDS)
+        for node, *values in _query(f"SELECT node, {events} FROM {q(DayFigures._meta.db_table)} "
+                                    f"WHERE node IN ({_in(missing)}) AND day = %s", [*missing, _date(day)]):
+            known[node].update(zip(EVENT_FIELDS, values, strict=True))
+        sums = ", ".join(f"SUM({q(c)})" for c in DUE_FIELDS)
+        adapt = connection.ops.adapt_datetimefield_value
+        for node, *values in _query(
+                f"SELECT node, {sums} FROM {q(DueHour._meta.db_table)} WHERE node IN ({_in(missing)}) "
+                f"AND hour >= %s AND hour < %s GROUP BY node", [*missing, adapt(_midnight(day)), adapt(hour)]):
+            known[node].update(zip(DUE_FIELDS, (v or 0 for v in values), strict=True))
+        wanted = set(missing)
+        for path, unit, *values in known["rows"]:
+            for node in [*prefixes(path), *([unit_node(unit)] if unit else [])]:
+                if node in wanted:
+                    into = known[node]
+                    for name, n in zip(DUE_FIELDS, values, strict=True):
+                        into[name] += n
+    return {key: known[key] for key in keys}
+
+
+def _counts(keys: list[str], start: dt.datetime, until: dt.datetime, memo: Memo | None) -> dict[str, dict[str, int]]:
     if until <= start:
         return {key: dict.fromkeys(FIELDS, 0) for key in keys}
     first, last = local_day(start), local_day(until)
@@ -302,64 +395,26 @@ def _counts(keys: list[str], start: dt.datetime, until: dt.datetime, exact_due) 
         raise ValueError("a period starts at a local midnight")
     total = _sum_rows(keys, first, last)
     if until > _midnight(last):
-        # The day cut at `until`: its events from the day's row (nothing happens after now); its deadlines from
-        # the whole hours so far and an exact count over the cases due in the hour cut at `until`.
-        day_rows = {row["node"]: row for row in DayFigures.objects.filter(node__in=keys, day=last)
-                    .values("node", *EVENT_FIELDS)}
-        hour = local_hour(until)
-        due = {key: dict.fromkeys(DUE_FIELDS, 0) for key in keys}
-        for row in (DueHour.objects.filter(node__in=keys, hour__gte=_midnight(last), hour__lt=hour).order_by()
-                    .values("node").annotate(**{name: Sum(name) for name in DUE_FIELDS})):
-            for name in DUE_FIELDS:
-                due[row["node"]][name] += row[name] or 0
-        for key, row in exact_due(keys, hour, until).items():
-            for name in DUE_FIELDS:
-                due[key][name] += row[name]
-        for key in keys:
-            for name in EVENT_FIELDS:
-                total[key][name] += day_rows.get(key, {}).get(name, 0)
-            for name in DUE_FIELDS:
-                total[key][name] += due.get(key, {}).get(name, 0)
+        for key, part in _partial(keys, last, until, memo).items():
+            into = total[key]
+            for name, n in part.items():
+                into[name] += n
     return total
 
 
-def _exact_due(keys: list[str], start: dt.datetime, until: dt.datetime) -> dict[str, dict[str, int]]:
-    """The deadline figures of the cases due in [start, until) — at most an hour — for the given nodes. Each
-    query is bound to its deadline's index alone (no condition another index could serve), city-wide, then
-    summed up the paths here."""
-    wanted = set(keys)
-    found: dict = {}
-    if until <= start:
-        return found
-    conds = plain.conditions(start, until)
-    for column, names in plain.DUE.items():
-        rows = (Case.objects.filter(**{f"{column}__gte": start, f"{column}__lt": until})
-                .exclude(status__in=list(NOT_COUNTED))
-                .alias(done_at=Coalesce("handled_at", "closed_at"), no_parent=Coalesce("parent_id", 0))
-                .filter(no_parent=0).order_by().values("region_path", "lead_unit_id")
-                .annotate(**{name: Count("pk", filter=conds[name]) for name in names}))
-        for row in rows:
-            path, unit = row.pop("region_path"), row.pop("lead_unit_id")
-            for node in [*prefixes(path), *([unit_node(unit)] if unit else [])]:
-                if node in wanted:
-                    into = found.setdefault(node, dict.fromkeys(DUE_FIELDS, 0))
-                    for name, n in row.items():
-                        into[name] += n
-    return found
-
-
-def node_counts(nodes: list[str], start: dt.datetime, until: dt.datetime) -> dict[str, dict[str, int]]:
+def node_counts(nodes: list[str], start: dt.datetime, until: dt.datetime, *,
+                memo: Memo | None = None) -> dict[str, dict[str, int]]:
     """The figures of regions' subtrees and grids (by path) over [start, until); start a local midnight."""
-    return _counts(nodes, start, until, _exact_due)
+    return _counts(nodes, start, until, memo)
 
 
-def unit_counts(unit_ids: list[int], start: dt.datetime, until: dt.datetime) -> dict[int, dict[str, int]]:
-    keys = [unit_node(pk) for pk in unit_ids]
-    found = _counts(keys, start, until, _exact_due)
+def unit_counts(unit_ids: list[int], start: dt.datetime, until: dt.datetime, *,
+                memo: Memo | None = None) -> dict[int, dict[str, int]]:
+    found = _counts([unit_node(pk) for pk in unit_ids], start, until, memo)
     return {pk: found[unit_node(pk)] for pk in unit_ids}
 
 
-def active_units(start: dt.datetime, until: dt.datetime) -> set[int]:
+def active_units(start: dt.datetime, until: dt.datetime, *, memo: Memo | None = None) -> set[int]:
     """The units with a rollup row in the months the period touches (a superset of those with a figure)."""
     months, day = [], first_of_month(local_day(start))
     while _midnight(day) < until:
@@ -370,35 +425,39 @@ def active_units(start: dt.datetime, until: dt.datetime) -> set[int]:
     return {int(node[2:]) for node in nodes}
 
 
-def open_state(nodes: list[str], now: dt.datetime) -> dict[str, dict[str, int]]:
+def open_state(nodes: list[str], now: dt.datetime, *, memo: Memo | None = None) -> dict[str, dict[str, int]]:
     today = local_day(now)
     found = {node: {"open": 0, "overdue": 0, "supervised": 0} for node in nodes}
-    rows = (OpenCases.objects.filter(node__in=nodes).order_by().values("node")
-            .annotate(open_=Sum("open"), supervised_=Sum("supervised"),
-                      overdue_=Sum("open", filter=Q(due_day__lt=today))))
-    for row in rows:
-        found[row["node"]] = {"open": row["open_"] or 0, "overdue": row["overdue_"] or 0,
-                              "supervised": row["supervised_"] or 0}
+    q = connection.ops.quote_name
+    for node, open_, supervised, overdue in _query(
+            f"SELECT node, SUM(open), SUM(supervised), SUM(CASE WHEN due_day < %s THEN open ELSE 0 END) "
+            f"FROM {q(OpenCases._meta.db_table)} WHERE node IN ({_in(nodes)}) GROUP BY node",
+            [_date(today), *nodes]):
+        found[node] = {"open": open_ or 0, "overdue": overdue or 0, "supervised": supervised or 0}
     # Today's open cases already past their running deadline: city-wide on the due_at index, summed up here.
     wanted = set(nodes)
-    rows = (Case.objects.filter(due_at__gte=_midnight(today), due_at__lt=now).order_by().values("region_path")
+    rows = (Case.objects.filter(due_at__gte=_midnight(today), due_at__lt=now).order_by().values_list("region_path")
             .annotate(n=Count("pk", filter=Q(status__in=OPEN))))
-    for row in rows:
-        for node in prefixes(row["region_path"]):
+    for path, n in rows:
+        for node in prefixes(path):
             if node in wanted:
-                found[node]["overdue"] += row["n"]
+                found[node]["overdue"] += n
     return found
 
 
-def daily(node: str, days: list[dt.date]) -> dict[dt.date, dict]:
+def daily(node: str, days: list[dt.date], *, memo: Memo | None = None) -> dict[dt.date, dict]:
     out = {day: {"reported": 0, "closings": 0} for day in days}
-    for row in DayFigures.objects.filter(node=node, day__gte=days[0], day__lte=days[-1]).values(
-            "day", "reported", "closings"):
-        out[row.pop("day")] = row
+    q = connection.ops.quote_name
+    for day, reported, closings in _query(
+            f"SELECT day, reported, closings FROM {q(DayFigures._meta.db_table)} WHERE node = %s AND day >= %s "
+            f"AND day <= %s", [node, _date(days[0]), _date(days[-1])]):
+        if isinstance(day, str):
+            day = dt.date.fromisoformat(day)
+        out[day] = {"reported": reported, "closings": closings}
     return out
 
 
-def mix(node: str, start: dt.datetime, until: dt.datetime, dimension: str) -> dict:
+def mix(node: str, start: dt.datetime, until: dt.datetime, dimension: str, *, memo: Memo | None = None) -> dict:
     """Cases reported in [start, until) by category id or channel; from the rollup when the period is one
     month up to now (nothing is reported after now), otherwise counted."""
     month = first_of_month(local_day(start))

@@ -97,7 +97,7 @@ def zero() -> dict[str, int]:
 
 
 def node_counts(nodes: list[str], start: dt.datetime, until: dt.datetime, *,
-                due_only: bool = False) -> dict[str, dict[str, int]]:
+                due_only: bool = False, memo=None) -> dict[str, dict[str, int]]:
     """Counts per region subtree or grid (each given by its path) over [start, until)."""
     found = {node: zero() for node in nodes}
     if until <= start:
@@ -126,7 +126,7 @@ def _common_prefix(paths: list[str]) -> str:
 
 
 def unit_counts(unit_ids: list[int], start: dt.datetime, until: dt.datetime, *,
-                due_only: bool = False) -> dict[int, dict[str, int]]:
+                due_only: bool = False, memo=None) -> dict[int, dict[str, int]]:
     found = {pk: zero() for pk in unit_ids}
     if until <= start or not unit_ids:
         return found
@@ -137,13 +137,13 @@ def unit_counts(unit_ids: list[int], start: dt.datetime, until: dt.datetime, *,
     return found
 
 
-def active_units(start: dt.datetime, until: dt.datetime) -> set[int]:
+def active_units(start: dt.datetime, until: dt.datetime, *, memo=None) -> set[int]:
     """The units leading any counted case with a measured time in the period."""
     return set(counted(Case.objects.filter(lead_unit__isnull=False)).filter(_any(start, until)).order_by()
                .values_list("lead_unit_id", flat=True).distinct())
 
 
-def open_state(nodes: list[str], now: dt.datetime) -> dict[str, dict[str, int]]:
+def open_state(nodes: list[str], now: dt.datetime, *, memo=None) -> dict[str, dict[str, int]]:
     """Open cases (not closed, rated, rejected, merged or voided) per node now, those past their running
     deadline (the red light), and those under supervision."""
     found = {node: {"open": 0, "overdue": 0, "supervised": 0} for node in nodes}
@@ -183,7 +183,7 @@ def local_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=timezone.get_default_timezone())
 
 
-def daily(node: str, days: list[dt.date], fields=("reported", "closings")) -> dict[dt.date, dict]:
+def daily(node: str, days: list[dt.date], fields=("reported", "closings"), *, memo=None) -> dict[dt.date, dict]:
     """Per local day: cases reported and closed in the subtree (for the trend)."""
     start, until = local_midnight(days[0]), local_midnight(days[-1] + dt.timedelta(days=1))
     local = timezone.get_default_timezone()
@@ -199,9 +199,13 @@ def daily(node: str, days: list[dt.date], fields=("reported", "closings")) -> di
     return out
 
 
-def mix(node: str, start: dt.datetime, until: dt.datetime, dimension: str) -> dict:
+def mix(node: str, start: dt.datetime, until: dt.datetime, dimension: str, *, memo=None) -> dict:
     """Cases reported in [start, until) in the subtree, by category id or by channel."""
     rows = (counted(Case.objects.filter(region_path__under=node))
             .filter(reported_at__gte=start, reported_at__lt=until)
             .order_by().values(dimension).annotate(n=Count("pk")))
     return {row[dimension]: row["n"] for row in rows if row[dimension] is not None}
+
+
+class Memo:
+    """Nothing is shared between reads here: every figure is counted afresh."""

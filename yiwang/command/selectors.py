@@ -99,13 +99,18 @@ def _level_of(node) -> str:
     return "grid" if isinstance(node, Grid) else node.level
 
 
-def _siblings(node) -> list[str] | None:
-    """The paths of the node's peers, itself included (yiwang.cases.measures); None for a root region."""
-    if isinstance(node, Grid):
-        return list(Grid.objects.filter(community_id=node.community_id).values_list("path", flat=True))
-    if node.parent_id is None:
-        return None
-    return list(Region.objects.filter(parent_id=node.parent_id).values_list("path", flat=True))
+def _peer_sets(nodes: list) -> dict[str, list[str] | None]:
+    """Each node's peers' paths, itself included (yiwang.cases.measures); None for a root region. Two reads."""
+    grids = {n.community_id for n in nodes if isinstance(n, Grid)}
+    parents = {n.parent_id for n in nodes if not isinstance(n, Grid) and n.parent_id is not None}
+    by_community: dict = {}
+    for community, path in Grid.objects.filter(community_id__in=grids).values_list("community_id", "path"):
+        by_community.setdefault(community, []).append(path)
+    by_parent: dict = {}
+    for parent, path in Region.objects.filter(parent_id__in=parents).values_list("parent_id", "path"):
+        by_parent.setdefault(parent, []).append(path)
+    return {n.path: (by_community.get(n.community_id, []) if isinstance(n, Grid)
+                     else None if n.parent_id is None else by_parent.get(n.parent_id, [])) for n in nodes}
 
 
 # --- measures from counts ------------------------------------------------------------------------------------
@@ -128,11 +133,11 @@ def _subject(node) -> Subject:
     return Subject(kind, node.pk, node.code, node.name)
 
 
-def _node_measures(nodes: list, start, end, until, source) -> dict[str, Measures]:
+def _node_measures(nodes: list, start, end, until, source, memo) -> dict[str, Measures]:
     """The measures of several regions/grids at once: their counts and their peers' filings in few reads."""
-    peer_sets = {node.path: _siblings(node) for node in nodes}
+    peer_sets = _peer_sets(nodes)
     wanted = {node.path for node in nodes} | {p for peers in peer_sets.values() if peers for p in peers}
-    counts = source.node_counts(sorted(wanted), start, until)
+    counts = source.node_counts(sorted(wanted), start, until, memo=memo)
     out = {}
     for node in nodes:
         peers = peer_sets[node.path]
@@ -141,22 +146,23 @@ def _node_measures(nodes: list, start, end, until, source) -> dict[str, Measures
     return out, counts
 
 
-def _units_under(path: str, start, until, source) -> tuple[list[Unit], set[int]]:
+def _units_under(path: str, start, until, source, memo) -> tuple[list[Unit], set[int]]:
     """The units located in the subtree that led a case with a figure in the period (a unit with none has
     nothing to rank), and every unit that did (their peers)."""
-    active = source.active_units(start, until)
+    active = source.active_units(start, until, memo=memo)
     units = list(Unit.objects.filter(pk__in=active, region_path__under=path).order_by("code")
                  .only("id", "code", "name", "kind", "region_id", "region_path"))
     return units, active
 
 
-def _unit_measures(units: list[Unit], active_units: set[int], start, end, until, source) -> dict[int, Measures]:
+def _unit_measures(units: list[Unit], active_units: set[int], start, end, until, source,
+                   memo) -> dict[int, Measures]:
     """The units' measures, with their peers' filings (a peer that led no case filed nothing)."""
     peer_ids: dict[tuple, list[int]] = {}
     for row in Unit.objects.filter(pk__in=active_units).values("pk", "kind", "region_id"):
         peer_ids.setdefault((row["kind"], row["region_id"]), []).append(row["pk"])
     wanted = {u.pk for u in units} | {pk for ids in peer_ids.values() for pk in ids}
-    counts = source.unit_counts(sorted(wanted), start, until)
+    counts = source.unit_counts(sorted(wanted), start, until, memo=memo)
     out = {}
     for unit in units:
         if not any(counts[unit.pk][name] for name in COUNTS):
@@ -184,9 +190,10 @@ def overview(*, actor, region: Region | Grid, now: dt.datetime | None = None, so
     until = max(month_start, min(month_end, now))
     children_level, children = _children(region)
 
-    own, counts = _node_measures([region, *children], month_start, month_end, until, source)
-    today_counts = source.node_counts([region.path], day_start, max(day_start, now))[region.path]
-    states = source.open_state([region.path, *[c.path for c in children]], now)
+    memo = source.Memo()
+    own, counts = _node_measures([region, *children], month_start, month_end, until, source, memo)
+    today_counts = source.node_counts(sorted(counts), day_start, max(day_start, now), memo=memo)[region.path]
+    states = source.open_state([region.path, *[c.path for c in children]], now, memo=memo)
     state = states[region.path]
 
     def period(c):
@@ -194,12 +201,12 @@ def overview(*, actor, region: Region | Grid, now: dt.datetime | None = None, so
                 "overdue": state["overdue"], "supervised": state["supervised"]}
 
     days = [today - dt.timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
-    trend = source.daily(region.path, days)
+    trend = source.daily(region.path, days, memo=memo)
 
-    categories = source.mix(region.path, month_start, until, "category")
+    categories = source.mix(region.path, month_start, until, "category", memo=memo)
     top = sorted(categories.items(), key=lambda item: (-item[1], item[0]))[:HOT_LIMIT]
     names = {c.pk: c for c in Category.objects.filter(pk__in=[pk for pk, _n in top])}
-    channels = source.mix(region.path, month_start, until, "channel")
+    channels = source.mix(region.path, month_start, until, "channel", memo=memo)
 
     child_rows = []
     for child in children:
@@ -210,8 +217,8 @@ def overview(*, actor, region: Region | Grid, now: dt.datetime | None = None, so
             "closed_rate": m.rates["closed_rate"], "closed_on_time_rate": m.rates["closed_on_time_rate"],
             "open": states[child.path]["open"], "overdue": states[child.path]["overdue"],
         })
-    units, active = _units_under(region.path, month_start, until, source)
-    unit_measures = _unit_measures(units, active, month_start, month_end, until, source)
+    units, active = _units_under(region.path, month_start, until, source, memo)
+    unit_measures = _unit_measures(units, active, month_start, month_end, until, source, memo)
     unit_rows = [
         {"id": u.pk, "code": u.code, "name": u.name, "score": m.score, "grade": m.grade,
          "reported": m.counts["reported"], "closed_on_time_rate": m.rates["closed_on_time_rate"]}
@@ -286,16 +293,17 @@ def assessment(*, actor, region: Region, year: int, month: int, level: str, now:
     now = now or clock.now()
     start, end = month_bounds(year, month)
     until = max(start, min(end, now))
+    memo = source.Memo()
     if level == "unit":
-        subjects, active = _units_under(region.path, start, until, source)
-        measures = _unit_measures(subjects, active, start, end, until, source)
+        subjects, active = _units_under(region.path, start, until, source, memo)
+        measures = _unit_measures(subjects, active, start, end, until, source, memo)
         rows = [(u.code, u.name, u.region_path, measures[u.pk]) for u in subjects if u.pk in measures]
     else:
         if level == "grid":
             subjects = list(Grid.objects.filter(path__under=region.path).order_by("path"))
         else:
             subjects = list(Region.objects.filter(path__under=region.path, level=level).order_by("path"))
-        measures, _counts = _node_measures(subjects, start, end, until, source) if subjects else ({}, {})
+        measures, _counts = _node_measures(subjects, start, end, until, source, memo) if subjects else ({}, {})
         rows = [(s.code, s.name, s.path, measures[s.path]) for s in subjects]
     out = [{"code": code, "name": name, "path": path, **m.counts, **m.rates, "score": m.score, "grade": m.grade}
            for code, name, path, m in rows]
