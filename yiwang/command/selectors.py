@@ -43,6 +43,7 @@ from yiwang.geo.choices import RegionLevel
 from yiwang.geo.models import Grid, Region
 from yiwang.org.models import Category, Unit
 
+PLACE_FIELDS = ("id", "code", "name", "path")  # never the boundaries: big JSON, not needed here
 LEVELS = ["city", "district", "street", "community", "grid"]
 ASSESSMENT_LEVELS = ["street", "community", "grid", "unit"]
 ACT_ON_LIMIT = 20
@@ -90,9 +91,9 @@ def _children(region) -> tuple[str | None, list]:
     if isinstance(region, Grid):
         return None, []
     if region.level == RegionLevel.COMMUNITY:
-        return "grid", list(Grid.objects.filter(community=region).order_by("path"))
+        return "grid", list(Grid.objects.filter(community=region).order_by("path").only(*PLACE_FIELDS, "community"))
     level = LEVELS[LEVELS.index(region.level) + 1]
-    return level, list(Region.objects.filter(parent=region).order_by("path"))
+    return level, list(Region.objects.filter(parent=region).order_by("path").only(*PLACE_FIELDS, "level", "parent"))
 
 
 def _level_of(node) -> str:
@@ -244,7 +245,7 @@ def overview(*, actor, region: Region | Grid, now: dt.datetime | None = None, so
         "map": [{key: row[key] for key in ("code", "name", "level", "path", "open", "overdue", "score", "grade")}
                 for row in child_rows],
         "act_on": act_on(region, now),
-        "points": points(region),
+        "points": points(region, now),
         "as_of": now.isoformat(),
     }
 
@@ -252,7 +253,9 @@ def overview(*, actor, region: Region | Grid, now: dt.datetime | None = None, so
 def act_on(region: Region, now: dt.datetime) -> list[dict]:
     """Open cases that are overdue (red) or supervised, most overdue first, then the supervised by deadline."""
     base = (Case.objects.filter(region_path__under=region.path, status__in=OPEN)
-            .select_related("category", "region", "grid"))
+            .select_related("category", "region", "grid")
+            .only("id", "number", "supervised", "due_at", "warn_at", "status", "category__name", "region__name",
+                  "grid__name"))
     red = list(base.filter(due_at__lt=now).order_by("due_at", "id")[:ACT_ON_LIMIT])
     rows = red
     if len(rows) < ACT_ON_LIMIT:
@@ -300,9 +303,11 @@ def assessment(*, actor, region: Region, year: int, month: int, level: str, now:
         rows = [(u.code, u.name, u.region_path, measures[u.pk]) for u in subjects if u.pk in measures]
     else:
         if level == "grid":
-            subjects = list(Grid.objects.filter(path__under=region.path).order_by("path"))
+            subjects = list(Grid.objects.filter(path__under=region.path).order_by("path")
+                            .only(*PLACE_FIELDS, "community"))
         else:
-            subjects = list(Region.objects.filter(path__under=region.path, level=level).order_by("path"))
+            subjects = list(Region.objects.filter(path__under=region.path, level=level).order_by("path")
+                            .only(*PLACE_FIELDS, "level", "parent"))
         measures, _counts = _node_measures(subjects, start, end, until, source, memo) if subjects else ({}, {})
         rows = [(s.code, s.name, s.path, measures[s.path]) for s in subjects]
     out = [{"code": code, "name": name, "path": path, **m.counts, **m.rates, "score": m.score, "grade": m.grade}
