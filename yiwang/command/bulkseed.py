@@ -60,10 +60,13 @@ def _city():
     from yiwang.demo.history import CHANNELS, PROBLEMS
     from yiwang.demo.services import CITY_CODE, MATRIX
 
-    city = Region.objects.filter(code=CITY_CODE).first()
-    if city is None:
-        raise RuntimeError("the demo city is not loaded (run seed_demo --cases 0 first)")
-    grids = list(Grid.objects.filter(is_active=True).select_related("community").order_by("path"))
+    # The demo city; any other loaded city works too (its districts' departments lead where they exist).
+    city = (Region.objects.filter(code=CITY_CODE).first()
+            or Region.objects.filter(parent__isnull=True).order_by("path").first())
+    if city is None or not Grid.objects.filter(path__startswith=city.path).exists():
+        raise RuntimeError("no city with grids is loaded (run seed_demo --cases 0 first)")
+    grids = list(Grid.objects.filter(is_active=True, path__startswith=city.path).select_related("community")
+                 .order_by("path"))
     districts = {r.path: r.code for r in Region.objects.filter(level="district")}
     categories = {c.code: c for c in Category.objects.filter(code__in=list(PROBLEMS), parent__isnull=False)
                   .select_related("catalogue", "parent")}
