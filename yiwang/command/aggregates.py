@@ -194,6 +194,8 @@ def _upsert(model, keys: list[str], columns: list[str], rows: list[list]) -> Non
     """Add the rows' figures to the table: INSERT … ON CONFLICT (keys) DO UPDATE SET c = c + excluded.c."""
     if not rows:
         return
+    # Always in key order, so two transactions adding to the same rows lock them in the same order (no deadlock).
+    rows = sorted(rows, key=lambda row: tuple(str(v) for v in row[:len(keys)]))
     q = connection.ops.quote_name
     table = q(model._meta.db_table)
     names = [*keys, *columns]
