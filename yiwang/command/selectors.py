@@ -244,42 +244,77 @@ def overview(*, actor, region: Region | Grid, now: dt.datetime | None = None, so
         },
         "map": [{key: row[key] for key in ("code", "name", "level", "path", "open", "overdue", "score", "grade")}
                 for row in child_rows],
-        "act_on": act_on(region, now),
-        "points": points(region, now),
+        "act_on": act_on(region, now, state["open"]),
+        "points": points(region, now, state["open"]),
         "as_of": now.isoformat(),
     }
 
 
-def act_on(region: Region, now: dt.datetime) -> list[dict]:
+# A subtree with more open cases than this is read along the deadline / report-time index (most of what comes
+# first is in the subtree); a smaller one through its own (status, path) index, which holds just its open cases.
+BIG_SUBTREE = 3000
+WALK_BATCH = 4000
+WALK_MAX = 100_000
+
+
+def _walk(ordered, keep, limit: int) -> list | None:
+    """The first `limit` rows of an index-ordered query that `keep` accepts, read in batches; None if that
+    takes more than WALK_MAX rows (the caller asks the subtree's index instead)."""
+    found, offset, batch = [], 0, limit * 2
+    while offset < WALK_MAX:
+        chunk = list(ordered[offset:offset + batch])
+        found += [row for row in chunk if keep(row)]
+        if len(found) >= limit or len(chunk) < batch:
+            return found[:limit]
+        offset += batch
+        batch = min(batch * 4, WALK_BATCH)
+    return None
+
+
+def act_on(region, now: dt.datetime, open_count: int | None = None) -> list[dict]:
     """Open cases that are overdue (red) or supervised, most overdue first, then the supervised by deadline."""
-    base = (Case.objects.filter(region_path__under=region.path, status__in=OPEN)
-            .select_related("category", "region", "grid")
-            .only("id", "number", "supervised", "due_at", "warn_at", "status", "category__name", "region__name",
-                  "grid__name"))
-    red = list(base.filter(due_at__lt=now).order_by("due_at", "id")[:ACT_ON_LIMIT])
-    rows = red
-    if len(rows) < ACT_ON_LIMIT:
-        rows += list(base.filter(supervised=True).filter(Q(due_at__gte=now) | Q(due_at__isnull=True))
-                     .order_by("due_at", "id")[:ACT_ON_LIMIT - len(rows)])
+    base = Case.objects.filter(region_path__under=region.path, status__in=OPEN)
+    red = None
+    if open_count is None or open_count > BIG_SUBTREE:
+        red = _walk(Case.objects.filter(due_at__lt=now).order_by("due_at", "id")
+                    .values_list("id", "region_path", "status"),
+                    lambda row: row[1].startswith(region.path) and row[2] in OPEN, ACT_ON_LIMIT)
+        red = None if red is None else [row[0] for row in red]
+    if red is None:
+        red = list(base.filter(due_at__lt=now).order_by("due_at", "id").values_list("id", flat=True)[:ACT_ON_LIMIT])
+    ids = red
+    if len(ids) < ACT_ON_LIMIT:
+        ids += list(base.filter(supervised=True).filter(Q(due_at__gte=now) | Q(due_at__isnull=True))
+                    .order_by("due_at", "id").values_list("id", flat=True)[:ACT_ON_LIMIT - len(ids)])
+    cases = (Case.objects.filter(pk__in=ids).select_related("category", "region", "grid")
+             .only("id", "number", "supervised", "due_at", "warn_at", "status", "category__name", "region__name",
+                   "grid__name").in_bulk())
     return [{
         "id": case.pk, "number": case.number, "light": light_of(case, now), "supervised": case.supervised,
         "category": case.category.name if case.category_id else "",
         "region": case.grid.name if case.grid_id else case.region.name,
         "due_at": _iso(case.due_at), "status": case.status,
-    } for case in rows]
+    } for case in (cases[pk] for pk in ids)]
 
 
-def points(region: Region, now: dt.datetime | None = None) -> list[dict]:
+def points(region, now: dt.datetime | None = None, open_count: int | None = None) -> list[dict]:
+    """The latest open cases with a position, with their lights."""
     now = now or clock.now()
-    rows = (Case.objects.filter(region_path__under=region.path, status__in=OPEN, lat__isnull=False)
-            .order_by("-reported_at", "-id").values("id", "lat", "lon", "due_at", "warn_at")[:POINTS_LIMIT])
+    fields = ("id", "lat", "lon", "due_at", "warn_at")
+    rows = None
+    if open_count is None or open_count > BIG_SUBTREE:
+        rows = _walk(Case.objects.order_by("-reported_at", "-id").values_list(*fields, "status", "region_path"),
+                     lambda row: row[5] in OPEN and row[1] is not None and row[6].startswith(region.path),
+                     POINTS_LIMIT)
+    if rows is None:
+        rows = (Case.objects.filter(region_path__under=region.path, status__in=OPEN, lat__isnull=False)
+                .order_by("-reported_at", "-id").values_list(*fields)[:POINTS_LIMIT])
     out = []
-    for row in rows:
+    for pk, lat, lon, due_at, warn_at, *_rest in rows:
         light = None
-        if row["due_at"] is not None:
-            light = "red" if now > row["due_at"] else (
-                "yellow" if row["warn_at"] is not None and now >= row["warn_at"] else "green")
-        out.append({"id": row["id"], "lat": row["lat"], "lon": row["lon"], "light": light})
+        if due_at is not None:
+            light = "red" if now > due_at else ("yellow" if warn_at is not None and now >= warn_at else "green")
+        out.append({"id": pk, "lat": lat, "lon": lon, "light": light})
     return out
 
 

@@ -139,3 +139,16 @@ def test_the_assessment_agrees_with_the_measures(request, cast, level, now):
         expected = measures_month(actor=None, year=2026, month=11, now=now, **subject)
         assert {k: row[k] for k in COUNTS} == expected.counts, row["code"]
         assert (row["score"], row["grade"]) == (expected.score, expected.grade)
+
+
+@pytest.mark.parametrize("place", ["city", "district_a", "community_a", "grid_a"])
+def test_the_lists_read_along_the_index_equal_those_read_through_the_subtree(more, cast, place, monkeypatch):
+    from yiwang.command import selectors
+
+    region = getattr(cast.world, place)
+    now = DECEMBER_3
+    assert selectors.act_on(region, now, open_count=10**9) == selectors.act_on(region, now, open_count=0)
+    assert selectors.points(region, now, open_count=10**9) == selectors.points(region, now, open_count=0)
+    monkeypatch.setattr(selectors, "WALK_MAX", 1)  # a walk that gives up falls back to the subtree's index
+    assert selectors.points(region, now, open_count=10**9) == selectors.points(region, now, open_count=0)
+    assert selectors.act_on(region, now, open_count=10**9)
