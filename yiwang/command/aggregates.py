@@ -343,8 +343,10 @@ def _exact_rows(start: dt.datetime, until: dt.datetime) -> list[tuple]:
     if until <= start:
         return []
     rows = []
+    adapt = connection.ops.adapt_datetimefield_value  # the compiled parameters are already in the database's form
+    stand_in, real = [adapt(t) for t in _STAND_IN], [adapt(start), adapt(until)]
     for sql, params in _exact_sql():
-        swapped = [start if p == _STAND_IN[0] else until if p == _STAND_IN[1] else p for p in params]
+        swapped = [real[0] if p == stand_in[0] else real[1] if p == stand_in[1] else p for p in params]
         rows += _query(sql, swapped)
     return rows
 

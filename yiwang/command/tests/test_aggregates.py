@@ -19,6 +19,7 @@ from yiwang.core import clock
 
 pytestmark = pytest.mark.django_db
 H = dt.timedelta(hours=1)
+M = dt.timedelta(minutes=1)
 DECEMBER_3 = dt.datetime(2026, 12, 3, 10, 30, tzinfo=TZ)
 
 
@@ -68,13 +69,17 @@ def test_the_check_finds_a_rollup_that_went_wrong(more, cast):
 
 @pytest.fixture
 def tuesday(history, cast, report):
-    """The measures' history (its last step on Tuesday 17:00) and a case a leader gave until Tuesday 19:00:
-    "now" is Tuesday 17:07, so the day cut at now counts some of Tuesday's deadlines and not others."""
+    """The measures' history (its last step on Tuesday 17:00), a case a leader gave until Tuesday 19:00 and one
+    until 17:03: "now" is Tuesday 17:07, so the day cut at now counts some of Tuesday's deadlines and not
+    others, by whole hours and in the hour cut at now."""
     case = walk_to(cast, report(), Status.IN_PROGRESS)
     s.case_supervise(actor=cast.leader, case=case, action="deadline", due_at=TUESDAY + 10 * H, now=MONDAY + H)
     case.refresh_from_db()
     assert case.handle_due_at == TUESDAY + 10 * H
-    return TUESDAY + 8 * H + dt.timedelta(minutes=7)
+    # And one due at 17:03, in the hour cut at now: counted exactly from the cases.
+    soon = walk_to(cast, report(), Status.IN_PROGRESS)
+    s.case_supervise(actor=cast.leader, case=soon, action="deadline", due_at=TUESDAY + 8 * H + 3 * M, now=MONDAY + H)
+    return TUESDAY + 8 * H + 7 * M
 
 
 # The rollups answer for "now" — the time of the request, after every recorded change. (A `now` before some
