@@ -17,12 +17,13 @@ from __future__ import annotations
 import datetime as dt
 from fractions import Fraction
 
-from django.db.models import Q
+from django.db.models import Case as DbCase
+from django.db.models import CharField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from yiwang.accounts.policies import REGION, grants_for
-from yiwang.cases.choices import OPEN, Channel
+from yiwang.cases.choices import OPEN, Channel, Light
 from yiwang.cases.measures import (
     COUNTS,
     RATES,
@@ -298,24 +299,23 @@ def act_on(region, now: dt.datetime, open_count: int | None = None) -> list[dict
 
 
 def points(region, now: dt.datetime | None = None, open_count: int | None = None) -> list[dict]:
-    """The latest open cases with a position, with their lights."""
+    """The latest open cases with a position, with their lights (worked out by the database: no times to
+    parse for 500 rows)."""
     now = now or clock.now()
-    fields = ("id", "lat", "lon", "due_at", "warn_at")
+    light = DbCase(When(due_at__isnull=True, then=Value(None)), When(due_at__lt=now, then=Value(Light.RED)),
+                   When(warn_at__lte=now, then=Value(Light.YELLOW)), default=Value(Light.GREEN),
+                   output_field=CharField())
+    fields = ("id", "lat", "lon", "light")
     rows = None
     if open_count is None or open_count > BIG_SUBTREE:
-        rows = _walk(Case.objects.order_by("-reported_at", "-id").values_list(*fields, "status", "region_path"),
-                     lambda row: row[5] in OPEN and row[1] is not None and row[6].startswith(region.path),
+        rows = _walk(Case.objects.annotate(light=light).order_by("-reported_at", "-id")
+                     .values_list(*fields, "status", "region_path"),
+                     lambda row: row[4] in OPEN and row[1] is not None and row[5].startswith(region.path),
                      POINTS_LIMIT)
     if rows is None:
         rows = (Case.objects.filter(region_path__under=region.path, status__in=OPEN, lat__isnull=False)
-                .order_by("-reported_at", "-id").values_list(*fields)[:POINTS_LIMIT])
-    out = []
-    for pk, lat, lon, due_at, warn_at, *_rest in rows:
-        light = None
-        if due_at is not None:
-            light = "red" if now > due_at else ("yellow" if warn_at is not None and now >= warn_at else "green")
-        out.append({"id": pk, "lat": lat, "lon": lon, "light": light})
-    return out
+                .annotate(light=light).order_by("-reported_at", "-id").values_list(*fields)[:POINTS_LIMIT])
+    return [{"id": row[0], "lat": row[1], "lon": row[2], "light": row[3]} for row in rows]
 
 
 # --- the monthly assessment ------------------------------------------------------------------------------------
