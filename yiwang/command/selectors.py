@@ -148,21 +148,21 @@ def _node_measures(nodes: list, start, end, until, source, memo) -> dict[str, Me
     return out, counts
 
 
-def _units_under(path: str, start, until, source, memo) -> tuple[list[Unit], set[int]]:
+def _units_under(path: str, start, until, source, memo) -> tuple[list[Unit], list[Unit]]:
     """The units located in the subtree that led a case with a figure in the period (a unit with none has
     nothing to rank), and every unit that did (their peers)."""
     active = source.active_units(start, until, memo=memo)
-    units = list(Unit.objects.filter(pk__in=active, region_path__under=path).order_by("code")
+    every = list(Unit.objects.filter(pk__in=active).order_by("code")
                  .only("id", "code", "name", "kind", "region_id", "region_path"))
-    return units, active
+    return [u for u in every if u.region_path.startswith(path)], every
 
 
-def _unit_measures(units: list[Unit], active_units: set[int], start, end, until, source,
+def _unit_measures(units: list[Unit], active_units: list[Unit], start, end, until, source,
                    memo) -> dict[int, Measures]:
     """The units' measures, with their peers' filings (a peer that led no case filed nothing)."""
     peer_ids: dict[tuple, list[int]] = {}
-    for row in Unit.objects.filter(pk__in=active_units).values("pk", "kind", "region_id"):
-        peer_ids.setdefault((row["kind"], row["region_id"]), []).append(row["pk"])
+    for unit in active_units:
+        peer_ids.setdefault((unit.kind, unit.region_id), []).append(unit.pk)
     wanted = {u.pk for u in units} | {pk for ids in peer_ids.values() for pk in ids}
     counts = source.unit_counts(sorted(wanted), start, until, memo=memo)
     out = {}
