@@ -54,6 +54,7 @@ api_v1 = [
     path("measures/", MeasuresView.as_view(), name="measures"),
     path("imports/<int:pk>/errors.csv", ImportErrorsView.as_view(), name="import-errors"),
     *router.urls,
+    path("command/", include("yiwang.command.api")),
 ]
 
 urlpatterns = [

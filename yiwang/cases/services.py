@@ -31,6 +31,7 @@ from yiwang.cases.models import (
     CaseSupervision,
 )
 from yiwang.cases.policies import AREA, BREACH_POLICY, LEVEL, TRANSITIONS, WAITING_FOR, Transition
+from yiwang.command.aggregates import case_figures_after, case_figures_before
 from yiwang.core import clock
 from yiwang.core.errors import DomainError, NotFound, OutOfScope, PermissionRefused, invalid
 from yiwang.core.services import audit_write, snapshot
@@ -126,10 +127,12 @@ def _transition(verb: str, *, actor, case: Case | int, now: dt.datetime | None, 
         if transition.needs_reason and not reason:
             raise invalid(gettext("Please give a reason."), "reason_required", "reason")
         before = snapshot(case, TRACKED)
+        figures = case_figures_before(case)
         details = (apply(case, now) if apply else None) or {}
         if transition.target:
             case.status = transition.target
         case.save()
+        case_figures_after(case, figures)
         _journal(actor=actor, case=case, action=f"case.{verb}", before=before, details=details, reason=reason)
     return case
 
@@ -377,6 +380,7 @@ def case_report_commit(*, draft: ReportDraft) -> Case:
             case.save(force_insert=True)
         draft.clock_row.case = case
         draft.clock_row.save(force_insert=True)
+        case_figures_after(case, None)
         attachment_ids = _attach(case, files, action="report", actor=actor, now=now)
         _journal(actor=actor, case=case, action="case.report", before=None, details={
             "number": case.number, "channel": case.channel, "description": case.description,
@@ -586,10 +590,12 @@ def case_verify(*, actor, case, note: str = "", attachments: Iterable[Upload] = 
 def _close_duplicates(actor, parent: Case, now: dt.datetime) -> None:
     for child in Case.objects.select_for_update().filter(parent=parent, status=S.MERGED):
         before = snapshot(child, TRACKED)
+        figures = case_figures_before(child)
         child.status = S.CLOSED
         child.closed_at = now
         child.result = parent.result
         child.save()
+        case_figures_after(child, figures)
         _journal(actor=actor, case=child, action="case.outcome_from_parent", before=before,
                  details={"parent_number": parent.number, "result": parent.result})
         _tell_reporter(child, "case_closed", gettext("Your report %(n)s is closed. Please rate the result.")
@@ -897,6 +903,7 @@ def _sweep_one(pk: int, kind: str, flag: str, now: dt.datetime, result: SweepRes
         if not claimed:
             return
         before = snapshot(case, TRACKED)
+        figures = case_figures_before(case)
         when = row.warn_at if kind == "warning" else row.due_at
         details = {"step": row.step, "due_at": row.due_at.isoformat(), "at": when.isoformat()}
         holders = list(_holders(case))
@@ -911,6 +918,7 @@ def _sweep_one(pk: int, kind: str, flag: str, now: dt.datetime, result: SweepRes
                    text=gettext("Case %(n)s is overdue.") % {"n": case.number})
             details["policy"] = _breach_policy(case, now, result)
         case.save()
+        case_figures_after(case, figures)
         _journal(actor=None, case=case, action=f"case.deadline_{kind}", before=before, details=details)
         result.cases.append(case.pk)
 

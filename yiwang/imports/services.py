@@ -43,6 +43,7 @@ from yiwang.accounts.policies import GRID, REGION, grants_for, require
 from yiwang.cases.choices import Channel, Status
 from yiwang.cases.models import Case, CaseDeadline, CaseNumberCounter
 from yiwang.cases.services import TRACKED, mask_phone
+from yiwang.command.aggregates import cases_inserted
 from yiwang.core import bulk, clock
 from yiwang.core.errors import DomainError, PermissionRefused, invalid
 from yiwang.core.models import AuditEntry
@@ -283,6 +284,7 @@ def _commit(ctx: Context, claim: str, batch: Batch, now: dt.datetime, *, stop: b
                                "started_at": now, "due_at": due, "warn_at": warn})
             cases.append(values)
         bulk.insert(Case, cases, with_pk=True)
+        cases_inserted(cases)
         bulk.insert(CaseDeadline, clocks)
         if cases:
             AuditEntry.objects.bulk_insert(_entries(ctx, cases, new_rows))

@@ -1,0 +1,159 @@
+# ruff: noqa: F811  (the case loop's fixtures are imported, then asked for by name)
+"""The rollups after a history through the real services: equal to a recount from scratch, and the overview's
+and the assessment's figures equal to yiwang.cases.measures and to plain GROUP BY counts."""
+
+import datetime as dt
+
+import pytest
+
+from yiwang.cases import services as s
+from yiwang.cases.choices import Status
+from yiwang.cases.measures import COUNTS, RATES, measures_for, measures_month
+from yiwang.cases.tests.conftest import MONDAY, TZ, cast, report  # noqa: F401
+from yiwang.cases.tests.test_loop import walk_to
+from yiwang.cases.tests.test_measures import IN_A2, TUESDAY, history  # noqa: F401
+from yiwang.command import aggregates, plain
+from yiwang.command.models import DayFigures, DueHour, MonthFigures, MonthMix, OpenCases
+from yiwang.command.selectors import assessment, overview
+from yiwang.core import clock
+
+pytestmark = pytest.mark.django_db
+H = dt.timedelta(hours=1)
+M = dt.timedelta(minutes=1)
+DECEMBER_3 = dt.datetime(2026, 12, 3, 10, 30, tzinfo=TZ)
+
+
+@pytest.fixture
+def more(history, cast, report):
+    """The measures' history, and escalation, parking, supervision, the sweep, reopening and December."""
+    w = cast.world
+    escalated = walk_to(cast, report(**IN_A2), Status.FILED)
+    escalated = s.case_escalate(actor=cast.dispatcher, case=escalated, reason="街道吹哨", now=MONDAY + H)
+    parked = walk_to(cast, report(), Status.DISPATCHED)
+    s.case_park(actor=cast.shift_lead, case=parked, reason="疑难", now=MONDAY + H)
+    supervised = walk_to(cast, report(), Status.IN_PROGRESS)
+    s.case_supervise(actor=cast.leader, case=supervised, action="deadline",
+                     due_at=TUESDAY + 30 * H, note="抓紧", now=MONDAY + 2 * H)
+    s.case_supervise(actor=cast.leader, case=history.open, action="urge", note="催办", now=MONDAY + 2 * H)
+    for day in range(1, 6):
+        s.deadline_sweep(now=MONDAY + dt.timedelta(days=day))
+    s.case_resume(actor=cast.shift_lead, case=parked, now=TUESDAY + 2 * H)
+    late = s.case_reopen(actor=cast.shift_lead, case=history.late, reason="群众不满意", now=TUESDAY + 9 * H)
+    s.case_sign(actor=cast.unit, case=late, now=TUESDAY + 10 * H)
+    december = walk_to(cast, report(now=DECEMBER_3 - 24 * H), Status.CLOSED, now=DECEMBER_3 - 20 * H)
+    s.case_rate(actor=cast.resident, case=december, rating="satisfied", now=DECEMBER_3 - 19 * H)
+    s.case_void(actor=cast.shift_lead, case=report(now=DECEMBER_3 - 3 * H), reason="误报", now=DECEMBER_3 - 2 * H)
+    report(now=DECEMBER_3 - H, lat=None, lon=None, region=w.community_a2)
+    return history
+
+
+def test_the_rollups_equal_a_recount_from_scratch(more):
+    assert DayFigures.objects.exists() and MonthFigures.objects.exists()
+    assert OpenCases.objects.exists() and MonthMix.objects.exists()
+    with clock.frozen(DECEMBER_3):  # "now" after the history: the deadlines by hour kept from December 2 on
+        assert aggregates.check() == []
+        live = aggregates.snapshot_rows()
+        aggregates.recount()
+        assert aggregates.snapshot_rows() == live
+        assert DueHour.objects.exists()
+
+
+def test_the_check_finds_a_rollup_that_went_wrong(more, cast):
+    row = DayFigures.objects.filter(node=cast.world.district_a.path).first()
+    row.reported += 1
+    row.save()
+    with clock.frozen(DECEMBER_3):
+        differences = aggregates.check()
+    assert len(differences) == 1 and cast.world.district_a.path in differences[0]
+
+
+@pytest.fixture
+def tuesday(history, cast, report):
+    """The measures' history (its last step on Tuesday 17:00), a case a leader gave until Tuesday 19:00 and one
+    until 17:03: "now" is Tuesday 17:07, so the day cut at now counts some of Tuesday's deadlines and not
+    others, by whole hours and in the hour cut at now."""
+    case = walk_to(cast, report(), Status.IN_PROGRESS)
+    s.case_supervise(actor=cast.leader, case=case, action="deadline", due_at=TUESDAY + 10 * H, now=MONDAY + H)
+    case.refresh_from_db()
+    assert case.handle_due_at == TUESDAY + 10 * H
+    # And one due at 17:03, in the hour cut at now: counted exactly from the cases.
+    soon = walk_to(cast, report(), Status.IN_PROGRESS)
+    s.case_supervise(actor=cast.leader, case=soon, action="deadline", due_at=TUESDAY + 8 * H + 3 * M, now=MONDAY + H)
+    return TUESDAY + 8 * H + 7 * M
+
+
+# The rollups answer for "now" — the time of the request, after every recorded change. (A `now` before some
+# recorded change is answered exactly by the plain counts only.)
+NOWS = ["tuesday", DECEMBER_3, DECEMBER_3 + 13 * H, dt.datetime(2026, 12, 10, 8, tzinfo=TZ)]
+
+
+@pytest.mark.parametrize("now", NOWS)
+def test_the_overview_agrees_with_the_measures_and_plain_counts(request, cast, now):
+    if now == "tuesday":
+        now = request.getfixturevalue("tuesday")
+    else:
+        request.getfixturevalue("more")
+    w = cast.world
+    for place in (w.city, w.district_a, w.street_a, w.community_a, w.grid_a, w.district_b):
+        data = overview(actor=None, region=place, now=now)
+        assert data == {**overview(actor=None, region=place, now=now, source=plain), "as_of": data["as_of"]}
+        local = now.astimezone(TZ)
+        kind = "grid" if place == w.grid_a else "region"
+        expected = measures_month(actor=None, year=local.year, month=local.month, now=now, **{kind: place})
+        assert {k: data["measures"][k] for k in COUNTS} == expected.counts, (place, now)
+        assert {k: data["measures"][k] for k in RATES} == expected.rates
+        assert (data["measures"]["score"], data["measures"]["grade"]) == (expected.score, expected.grade)
+        midnight = dt.datetime.combine(local.date(), dt.time(), tzinfo=TZ)
+        today = measures_for(actor=None, period_start=midnight, period_end=midnight + 24 * H, now=now,
+                             **{kind: place})
+        assert (data["today"]["reported"], data["today"]["filed"]) == (today.counts["reported"],
+                                                                        today.counts["filed"])
+        for child in data["rankings"]["children"]:
+            assert child["reported"] == measures_month(
+                actor=None, year=local.year, month=local.month, now=now,
+                **({"grid": w.grid_a if child["code"] == w.grid_a.code else w.grid_a2} if child["level"] == "grid"
+                   else {"region": type(w.city).objects.get(code=child["code"])})).counts["reported"]
+
+
+def test_the_overview_counts_something(more, cast):
+    data = overview(actor=None, region=cast.world.district_a, now=TUESDAY + 2 * H)
+    assert data["month"]["reported"] >= 10 and data["month"]["overdue"] > 0 and data["month"]["supervised"] > 0
+    assert data["measures"]["due_handle"] > 0 and sum(c["count"] for c in data["channels"]) >= 10
+    assert data["hot_categories"][0]["code"] == "E0102" and data["act_on"]
+
+
+@pytest.mark.parametrize("now", ["tuesday", DECEMBER_3])
+@pytest.mark.parametrize("level", ["street", "community", "grid", "unit"])
+def test_the_assessment_agrees_with_the_measures(request, cast, level, now):
+    from yiwang.geo.models import Grid, Region
+    from yiwang.org.models import Unit
+
+    if now == "tuesday":
+        now = request.getfixturevalue("tuesday")
+    else:
+        request.getfixturevalue("more")
+
+    rows = assessment(actor=None, region=cast.world.city, year=2026, month=11, level=level, now=now)
+    assert rows == assessment(actor=None, region=cast.world.city, year=2026, month=11, level=level, now=now,
+                              source=plain)
+    assert rows and [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    for row in rows:
+        subject = ({"unit": Unit.objects.get(code=row["code"])} if level == "unit" else
+                   {"grid": Grid.objects.get(code=row["code"])} if level == "grid" else
+                   {"region": Region.objects.get(code=row["code"])})
+        expected = measures_month(actor=None, year=2026, month=11, now=now, **subject)
+        assert {k: row[k] for k in COUNTS} == expected.counts, row["code"]
+        assert (row["score"], row["grade"]) == (expected.score, expected.grade)
+
+
+@pytest.mark.parametrize("place", ["city", "district_a", "community_a", "grid_a"])
+def test_the_lists_read_along_the_index_equal_those_read_through_the_subtree(more, cast, place, monkeypatch):
+    from yiwang.command import selectors
+
+    region = getattr(cast.world, place)
+    now = DECEMBER_3
+    assert selectors.act_on(region, now, open_count=10**9) == selectors.act_on(region, now, open_count=0)
+    assert selectors.points(region, now, open_count=10**9) == selectors.points(region, now, open_count=0)
+    monkeypatch.setattr(selectors, "WALK_MAX", 1)  # a walk that gives up falls back to the subtree's index
+    assert selectors.points(region, now, open_count=10**9) == selectors.points(region, now, open_count=0)
+    assert selectors.act_on(region, now, open_count=10**9)
