@@ -56,6 +56,23 @@ HEAD_BYTES = 4096  # enough to sniff any format here (an ftyp box is read up to 
 CHUNK_BYTES = 1 << 20  # hashing and copying a file go this many bytes at a time
 
 
+def _read(stream: IO[bytes], count: int) -> bytes:
+    """Up to `count` bytes from the stream's position, fewer only at its end (a raw stream may return less
+    per read)."""
+    data = stream.read(count) or b""
+    while len(data) < count:
+        more = stream.read(count - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def _length(stream: IO[bytes]) -> int:
+    stream.seek(0, os.SEEK_END)
+    return stream.tell()
+
+
 @dataclass(frozen=True)
 class Upload:
     """A file as it arrived: the name it was sent with (for messages only) and its content — either `content`
@@ -91,13 +108,13 @@ class Upload:
         if self.content is not None:
             return len(self.content)
         with self.open() as stream:
-            return stream.seek(0, os.SEEK_END)
+            return _length(stream)
 
     def head(self, limit: int = HEAD_BYTES) -> bytes:
         if self.content is not None:
             return self.content[:limit]
         with self.open() as stream:
-            return stream.read(limit)
+            return _read(stream, limit)
 
 
 @dataclass(frozen=True)
@@ -380,14 +397,14 @@ class _Data:
             self.buffer, self.stream, self.length = source, None, len(source)
         else:
             self.buffer, self.stream = None, source
-            self.length = source.seek(0, os.SEEK_END)
+            self.length = _length(source)
 
     def read(self, pos: int, count: int) -> bytes:
         """`count` bytes at `pos` (fewer only at the end of the data)."""
         if self.stream is None:
             return bytes(self.buffer[pos:pos + count])
         self.stream.seek(pos)
-        return self.stream.read(count)
+        return _read(self.stream, count)
 
 
 def _boxes(data: _Data, start: int, end: int):
