@@ -407,11 +407,20 @@ class _Data:
         return _read(self.stream, count)
 
 
+# Boxes at one level of a real MP4: a handful (ftyp, moov, mdat, free), or a moof and an mdat per fragment —
+# even a fragment per frame of a 60-second 60 fps video stays under this. A file of millions of tiny boxes
+# would only cost the time to walk them.
+MAX_BOXES = 20_000
+
+
 def _boxes(data: _Data, start: int, end: int):
     """(type, payload start, box end) of each box between start and end; every box must fit exactly. Reads
     each box's header only."""
-    pos = start
+    pos, count = start, 0
     while pos < end:
+        count += 1
+        if count > MAX_BOXES:
+            raise Mp4Error("too many boxes")
         if end - pos < 8:
             raise Mp4Error("trailing bytes")
         head = data.read(pos, min(16, end - pos))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import time
 import tracemalloc
 
 import pytest
@@ -258,6 +259,16 @@ def test_a_truncated_or_forged_video_file_is_refused(tmp_path, damage):
         process(Upload("clip.mp4", file=f))
     assert caught.value.code == "attachment_truncated"
     assert caught.value.message == "clip.mp4 is damaged or incomplete. Please take or choose it again."
+
+
+def test_an_mp4_of_countless_tiny_boxes_is_refused_fast(tmp_path):
+    path = tmp_path / "boxes.mp4"
+    path.write_bytes(files.mp4(seconds=5) + b"\x00\x00\x00\x08free" * 1_000_000)  # 8 MB of empty boxes
+    started = time.perf_counter()
+    with open(path, "rb") as f, pytest.raises(ValidationFailed) as caught:
+        process(Upload("boxes.mp4", file=f))
+    assert caught.value.code == "attachment_truncated" and time.perf_counter() - started < 1
+    assert process(Upload("ok.mp4", files.mp4(seconds=5) + b"\x00\x00\x00\x08free" * 1000)).duration == 5
 
 
 @pytest.mark.parametrize("make", [files.jpeg, files.png, files.webp, files.heic])
