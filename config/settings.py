@@ -248,6 +248,15 @@ YIWANG_DUPLICATE_DAYS = float(os.environ.get("YIWANG_DUPLICATE_DAYS", "7"))
 YIWANG_MAX_ATTACHMENTS = int(os.environ.get("YIWANG_MAX_ATTACHMENTS", "9"))
 YIWANG_MAX_PHOTO_BYTES = int(os.environ.get("YIWANG_MAX_PHOTO_BYTES", str(15 << 20)))
 YIWANG_MAX_VIDEO_BYTES = int(os.environ.get("YIWANG_MAX_VIDEO_BYTES", str(100 << 20)))
+# Django's own upload limits. A file larger than FILE_UPLOAD_MAX_MEMORY_SIZE is spooled to a temporary file
+# (in FILE_UPLOAD_TEMP_DIR; the system's temporary folder when unset) and processed and stored from there by
+# yiwang.media, never held whole in memory; keep it small. DATA_UPLOAD_MAX_MEMORY_SIZE bounds the other fields
+# of a request (and a body that is not multipart), never its files. More files than
+# DATA_UPLOAD_MAX_NUMBER_FILES are refused by Django before any is read; YIWANG_MAX_ATTACHMENTS says why first.
+FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("YIWANG_UPLOAD_MEMORY_BYTES", str(2_621_440)))  # 2.5 MB
+FILE_UPLOAD_TEMP_DIR = os.environ.get("YIWANG_UPLOAD_TEMP_DIR") or None
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
 # Photos are kept re-encoded with their longest side at most this many pixels.
 YIWANG_PHOTO_MAX_SIDE = int(os.environ.get("YIWANG_PHOTO_MAX_SIDE", "2560"))
 # A photo of more pixels is refused as a decompression bomb, from its header, before it is decoded.

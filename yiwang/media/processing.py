@@ -12,6 +12,13 @@ it may be; then the format's own decoder must read it whole:
   the file), which also gives the duration. They are kept as uploaded: re-encoding video needs ffmpeg, which
   the platform does without, and a valid box structure served as video/mp4 with nosniff is inert.
 
+An upload is either bytes or a file (Django spools uploads over FILE_UPLOAD_MAX_MEMORY_SIZE to a temporary
+file). A file is never read whole into memory: its format is sniffed from its first bytes, its size taken
+from the file before anything else is read, an MP4's boxes are walked by seeking from header to header
+(reading only the few header bytes of mvhd/mehd/tkhd), its SHA-256 is computed chunk by chunk, and storage
+later streams it from the file (`Processed.open`). A photo (at most YIWANG_MAX_PHOTO_BYTES) is decoded by
+Pillow straight from the file.
+
 Decompression bombs (a small file that decodes to gigapixels) are refused from the header, before any pixel
 is decoded: `Image.MAX_IMAGE_PIXELS` is set to `YIWANG_MAX_PHOTO_PIXELS` and Pillow's warning is an error.
 """
@@ -24,7 +31,10 @@ import math
 import os
 import struct
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import IO, Any
 
 import pillow_heif
 from django.conf import settings
@@ -42,12 +52,69 @@ THUMB_QUALITY = 80
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
+HEAD_BYTES = 4096  # enough to sniff any format here (an ftyp box is read up to this size)
+CHUNK_BYTES = 1 << 20  # hashing and copying a file go this many bytes at a time
+
+
+def _read(stream: IO[bytes], count: int) -> bytes:
+    """Up to `count` bytes from the stream's position, fewer only at its end (a raw stream may return less
+    per read)."""
+    data = stream.read(count) or b""
+    while len(data) < count:
+        more = stream.read(count - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def _length(stream: IO[bytes]) -> int:
+    stream.seek(0, os.SEEK_END)
+    return stream.tell()
+
+
 @dataclass(frozen=True)
 class Upload:
-    """A file as it arrived: the name it was sent with (for messages only) and its bytes."""
+    """A file as it arrived: the name it was sent with (for messages only) and its content — either `content`
+    (bytes) or `file`: a seekable binary file object (Django's UploadedFile, an open file) or a path. A file
+    is read through `open()`, from its start, and never copied whole into memory."""
 
     name: str
-    content: bytes
+    content: bytes | None = None
+    file: Any = None
+
+    def __post_init__(self):
+        if (self.content is None) == (self.file is None):
+            raise TypeError("An Upload has either content or a file.")
+
+    @contextmanager
+    def open(self) -> Iterator[IO[bytes]]:
+        """A seekable binary stream at the start of the content; a file object given is left open."""
+        if self.content is not None:
+            yield io.BytesIO(self.content)  # shares the bytes, does not copy them
+        elif isinstance(self.file, str | os.PathLike):
+            with open(self.file, "rb") as stream:
+                yield stream
+        else:
+            self.file.seek(0)
+            try:
+                yield self.file
+            finally:
+                self.file.seek(0)
+
+    @property
+    def size(self) -> int:
+        """The length in bytes, from the file itself (its end), without reading it."""
+        if self.content is not None:
+            return len(self.content)
+        with self.open() as stream:
+            return _length(stream)
+
+    def head(self, limit: int = HEAD_BYTES) -> bytes:
+        if self.content is not None:
+            return self.content[:limit]
+        with self.open() as stream:
+            return _read(stream, limit)
 
 
 @dataclass(frozen=True)
@@ -75,22 +142,34 @@ MP4_BRANDS = {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso8", b"i
 @dataclass(frozen=True)
 class Processed:
     """A checked file, ready to store: the bytes to keep (re-encoded for a photo), their SHA-256, and a
-    thumbnail for a photo."""
+    thumbnail for a photo. A video uploaded as a file keeps no bytes here: `content` is None and `source`
+    is the upload, streamed from when it is stored (`open()`)."""
 
     name: str
     kind: str
     content_type: str
     extension: str
-    content: bytes
+    content: bytes | None
     sha256: str
     width: int | None = None
     height: int | None = None
     duration: float | None = None
     thumbnail: bytes | None = None
+    source: Upload | None = None
+    source_size: int | None = None
 
     @property
     def size(self) -> int:
-        return len(self.content)
+        return len(self.content) if self.content is not None else self.source_size
+
+    @contextmanager
+    def open(self) -> Iterator[IO[bytes]]:
+        """The bytes to keep as a stream at their start."""
+        if self.content is not None:
+            yield io.BytesIO(self.content)
+        else:
+            with self.source.open() as stream:
+                yield stream
 
 
 # --- refusals -----------------------------------------------------------------------------------------------
@@ -165,9 +244,24 @@ class _Bomb(Exception):
     pass
 
 
-def _open(content: bytes, fmt: Format) -> Image.Image:
-    """Open (header only) for the sniffed format alone — never a plugin the bytes might steer Pillow to."""
-    image = Image.open(io.BytesIO(content), formats=[fmt.key])
+class _Lent:
+    """A stream lent to Pillow, which closes the file it was given when the image is closed: reads and seeks
+    go through, close() does not (the upload is read again after, and its owner closes it)."""
+
+    def __init__(self, stream: IO[bytes]):
+        self._stream = stream
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+    def close(self) -> None:
+        pass
+
+
+def _open(stream: IO[bytes], fmt: Format) -> Image.Image:
+    """Open (header only) for the sniffed format alone — never a plugin the bytes might steer Pillow to.
+    Pillow reads the stream from its start; the stream stays open."""
+    image = Image.open(_Lent(stream), formats=[fmt.key])
     # Pillow's own check is a warning made an error by the caller; warning filters are process-wide and not
     # thread-safe, so the limit is also checked here.
     width, height = image.size
@@ -183,12 +277,13 @@ def _decoded(upload: Upload, fmt: Format) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with _open(upload.content, fmt) as probe:
-                probe.verify()
-            image = _open(upload.content, fmt)
-            if fmt is JPEG:
-                image.draft("RGB", (side, side))  # decode at 1/2, 1/4 or 1/8 scale when that is still enough
-            image.load()
+            with upload.open() as stream:
+                with _open(stream, fmt) as probe:
+                    probe.verify()
+                image = _open(stream, fmt)
+                if fmt is JPEG:
+                    image.draft("RGB", (side, side))  # decode at 1/2, 1/4 or 1/8 scale when still enough
+                image.load()
             return image
     except (_Bomb, Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise refuse_bomb(upload) from None
@@ -268,14 +363,14 @@ def _degrees(value, ref) -> float | None:
 def photo_position(upload: Upload) -> tuple[float, float] | None:
     """The (lat, lon) in a photo's EXIF GPS data (WGS-84, as phones record it), or None. Reads the header
     only; never raises — a file that is not a readable photo has no position."""
-    fmt = sniff(upload.content)
-    if fmt is None or fmt.kind != AttachmentKind.PHOTO:
-        return None
     Image.MAX_IMAGE_PIXELS = settings.YIWANG_MAX_PHOTO_PIXELS
     try:
+        fmt = sniff(upload.head())
+        if fmt is None or fmt.kind != AttachmentKind.PHOTO:
+            return None
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with _open(upload.content, fmt) as image:
+            with upload.open() as stream, _open(stream, fmt) as image:
                 gps = image.getexif().get_ifd(ExifTags.IFD.GPSInfo)
     except Exception:  # noqa: BLE001 — any unreadable header means "no position"
         return None
@@ -294,18 +389,47 @@ class Mp4Error(Exception):
     pass
 
 
-def _boxes(data: bytes, start: int, end: int):
-    """(type, payload start, box end) of each box between start and end; every box must fit exactly."""
-    pos = start
+class _Data:
+    """An MP4 being walked: bytes, or a seekable file read only where a header is."""
+
+    def __init__(self, source: bytes | IO[bytes]):
+        if isinstance(source, bytes | bytearray | memoryview):
+            self.buffer, self.stream, self.length = source, None, len(source)
+        else:
+            self.buffer, self.stream = None, source
+            self.length = _length(source)
+
+    def read(self, pos: int, count: int) -> bytes:
+        """`count` bytes at `pos` (fewer only at the end of the data)."""
+        if self.stream is None:
+            return bytes(self.buffer[pos:pos + count])
+        self.stream.seek(pos)
+        return _read(self.stream, count)
+
+
+# Boxes at one level of a real MP4: a handful (ftyp, moov, mdat, free), or a moof and an mdat per fragment —
+# even a fragment per frame of a 60-second 60 fps video stays under this. A file of millions of tiny boxes
+# would only cost the time to walk them.
+MAX_BOXES = 20_000
+
+
+def _boxes(data: _Data, start: int, end: int):
+    """(type, payload start, box end) of each box between start and end; every box must fit exactly. Reads
+    each box's header only."""
+    pos, count = start, 0
     while pos < end:
+        count += 1
+        if count > MAX_BOXES:
+            raise Mp4Error("too many boxes")
         if end - pos < 8:
             raise Mp4Error("trailing bytes")
-        size, kind = struct.unpack_from(">I4s", data, pos)
+        head = data.read(pos, min(16, end - pos))
+        size, kind = struct.unpack_from(">I4s", head, 0)
         header = 8
         if size == 1:
             if end - pos < 16:
                 raise Mp4Error("short large size")
-            size = struct.unpack_from(">Q", data, pos + 8)[0]
+            size = struct.unpack_from(">Q", head, 8)[0]
             header = 16
         elif size == 0:  # the last box runs to the end of the file
             size = end - pos
@@ -315,35 +439,37 @@ def _boxes(data: bytes, start: int, end: int):
         pos += size
 
 
-def _mvhd_duration(data: bytes, start: int, end: int) -> tuple[int, int]:
-    version = data[start]
+def _mvhd_duration(data: _Data, start: int, end: int) -> tuple[int, int]:
+    payload = data.read(start, min(end - start, 32))
+    version = payload[0]
     if version == 1:
         if end - start < 32:
             raise Mp4Error("short mvhd")
-        timescale, duration = struct.unpack_from(">IQ", data, start + 20)
+        timescale, duration = struct.unpack_from(">IQ", payload, 20)
         unknown = 0xFFFFFFFFFFFFFFFF
     else:
         if end - start < 20:
             raise Mp4Error("short mvhd")
-        timescale, duration = struct.unpack_from(">II", data, start + 12)
+        timescale, duration = struct.unpack_from(">II", payload, 12)
         unknown = 0xFFFFFFFF
     return timescale, 0 if duration == unknown else duration
 
 
-def _mehd_duration(data: bytes, start: int, end: int) -> int:
+def _mehd_duration(data: _Data, start: int, end: int) -> int:
     for kind, s, e in _boxes(data, start, end):
         if kind == b"mehd":
-            wide = e - s >= 12 and data[s] == 1
+            payload = data.read(s, min(e - s, 12))
+            wide = e - s >= 12 and payload[0] == 1
             if e - s < 8:
                 raise Mp4Error("short mehd")
-            return struct.unpack_from(">Q" if wide else ">I", data, s + 4)[0]
+            return struct.unpack_from(">Q" if wide else ">I", payload, 4)[0]
     return 0
 
 
-def _track_size(data: bytes, start: int, end: int) -> tuple[int, int]:
+def _track_size(data: _Data, start: int, end: int) -> tuple[int, int]:
     for kind, s, e in _boxes(data, start, end):
         if kind == b"tkhd" and e - s >= 84:
-            width, height = struct.unpack_from(">II", data, e - 8)
+            width, height = struct.unpack(">II", data.read(e - 8, 8))
             return width >> 16, height >> 16
     return 0, 0
 
@@ -355,13 +481,18 @@ class Mp4Info:
     height: int | None
 
 
-def mp4_info(data: bytes) -> Mp4Info:
+def mp4_info(source: bytes | IO[bytes]) -> Mp4Info:
     """Walk an MP4's boxes: an ftyp box first, every box inside the file, a moov box with its mvhd. Raises
-    Mp4Error for anything else (a truncated upload, a recording stopped before its moov was written)."""
-    top = list(_boxes(data, 0, len(data)))
-    if not top or top[0][0] != b"ftyp":
+    Mp4Error for anything else (a truncated upload, a recording stopped before its moov was written).
+    `source` is the bytes or a seekable binary file, of which only the box headers are read."""
+    data = _Data(source)
+    first = moov = None
+    for kind, s, e in _boxes(data, 0, data.length):
+        first = first or kind
+        if kind == b"moov" and moov is None:
+            moov = (s, e)
+    if first != b"ftyp":
         raise Mp4Error("no ftyp first")
-    moov = next(((s, e) for kind, s, e in top if kind == b"moov"), None)
     if moov is None:
         raise Mp4Error("no moov")
     children = list(_boxes(data, *moov))
@@ -381,16 +512,29 @@ def mp4_info(data: bytes) -> Mp4Info:
     return Mp4Info(duration=duration / timescale, width=width or None, height=height or None)
 
 
-def _video(upload: Upload) -> Processed:
-    try:
-        info = mp4_info(upload.content)
-    except (Mp4Error, struct.error, IndexError):
-        raise refuse_truncated(upload) from None
-    if info.duration > settings.YIWANG_MAX_VIDEO_SECONDS:
-        raise refuse_duration(upload)
+def _sha256(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    stream.seek(0)
+    while chunk := stream.read(CHUNK_BYTES):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _video(upload: Upload, size: int) -> Processed:
+    with upload.open() as stream:
+        try:
+            info = mp4_info(upload.content if upload.content is not None else stream)
+        except (Mp4Error, struct.error, IndexError):
+            raise refuse_truncated(upload) from None
+        if info.duration > settings.YIWANG_MAX_VIDEO_SECONDS:
+            raise refuse_duration(upload)
+        sha256 = (hashlib.sha256(upload.content).hexdigest() if upload.content is not None
+                  else _sha256(stream))
+    kept = {"content": upload.content} if upload.content is not None else {
+        "content": None, "source": upload, "source_size": size}
     return Processed(name=upload.name, kind=MP4.kind, content_type=MP4.content_type, extension=MP4.extension,
-                     content=upload.content, sha256=hashlib.sha256(upload.content).hexdigest(),
-                     width=info.width, height=info.height, duration=round(info.duration, 3))
+                     sha256=sha256, width=info.width, height=info.height, duration=round(info.duration, 3),
+                     **kept)
 
 
 # --- one file -----------------------------------------------------------------------------------------------
@@ -398,18 +542,28 @@ def _video(upload: Upload) -> Processed:
 def process(upload: Upload) -> Processed:
     """Check one upload and make the bytes to keep. Raises ValidationFailed with a stable code:
     attachment_type, attachment_size, attachment_truncated, attachment_bomb or attachment_duration."""
-    fmt = sniff(upload.content)
+    fmt = sniff(upload.head())
     if fmt is None:
         raise refuse_type(upload)
     video = fmt.kind == AttachmentKind.VIDEO
     limit = settings.YIWANG_MAX_VIDEO_BYTES if video else settings.YIWANG_MAX_PHOTO_BYTES
-    if len(upload.content) > limit:
+    size = upload.size  # from the file's end: an oversized file is refused without being read
+    if size > limit:
         raise refuse_size(upload, limit)
-    return _video(upload) if fmt is MP4 else _photo(upload, fmt)
+    return _video(upload, size) if fmt is MP4 else _photo(upload, fmt)
+
+
+def _seekable(f) -> bool:
+    try:
+        return bool(f.seekable())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def uploads_from(files) -> list[Upload]:
-    """Uploaded files (Django's, from a form or the API) as Uploads, each read up to one byte past the largest
-    size allowed, so an oversized file is refused by its size without reading all of it."""
+    """Uploaded files (Django's, from a form or the API) as Uploads backed by the files themselves, which are
+    read in place, never copied whole into memory. A stream that cannot seek is read into memory up to one
+    byte past the largest size allowed, so an oversized file is still refused by its size."""
     limit = max(settings.YIWANG_MAX_PHOTO_BYTES, settings.YIWANG_MAX_VIDEO_BYTES) + 1
-    return [Upload(name=f.name, content=f.read(limit)) for f in files or []]
+    return [Upload(name=f.name, file=f) if _seekable(f) else Upload(name=f.name, content=f.read(limit))
+            for f in files or []]

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from django.db import transaction
 from django.db.models import Q
@@ -63,11 +63,18 @@ class Stored:
     thumbnail_name: str
 
 
-def _write(storage: Storage, name: str, content: bytes) -> bool:
-    """Write `content` as `name` unless it is already there; True if this call created it."""
+def _write(storage: Storage, name: str, content: bytes | Processed) -> bool:
+    """Write `content` (bytes, or a processed file's kept bytes streamed from where they are — a video from
+    its uploaded file, chunk by chunk) as `name` unless it is already there; True if this call created it."""
     if storage.exists(name):
         return False
-    saved = storage.save(name, ContentFile(content))
+    if isinstance(content, bytes):
+        saved = storage.save(name, ContentFile(content))
+    else:
+        with content.open() as stream:
+            # A plain File over the stream: the storage copies it in chunks (and cannot move a temporary
+            # upload away from under the request, which File does not expose).
+            saved = storage.save(name, File(stream, name=name))
     if saved != name:  # another writer stored the same bytes a moment ago; theirs is identical
         storage.delete(saved)
         return False
@@ -148,7 +155,7 @@ def media_write(processed: Sequence[Processed], *, using: str | None = None) -> 
         for item in processed:
             name = storage_name(item.sha256, item.extension)
             thumb = thumbnail_name(item.sha256) if item.thumbnail is not None else ""
-            if _write(storage, name, item.content):
+            if _write(storage, name, item):
                 created.append(name)
             if thumb and _write(storage, thumb, item.thumbnail):
                 created.append(thumb)

@@ -1,0 +1,306 @@
+"""Large uploads flow through from the file they were spooled to: sniffed from their first bytes, refused by
+their size before being read, an MP4's boxes walked header by header, hashed and stored chunk by chunk — the
+memory that processing and storing a 50 MB video take stays a small fraction of the video."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import time
+import tracemalloc
+
+import pytest
+
+from yiwang.cases.tests.conftest import IN_A
+from yiwang.core.errors import ValidationFailed
+from yiwang.media.processing import Upload, mp4_info, photo_position, process, uploads_from
+from yiwang.media.services import media_prepare, media_write
+from yiwang.media.tests import files
+from yiwang.media.tests.conftest import stored_files
+
+MB = 1 << 20
+PEAK_LIMIT = 8 * MB
+
+
+def big_mp4(path, *, megabytes: int = 50, seconds: float = 20, claim_extra: int = 0) -> str:
+    """A valid MP4 of `megabytes` (ftyp, moov with mvhd and a track, then one large mdat), written to `path`
+    a megabyte at a time; its SHA-256. `claim_extra` makes the mdat claim more bytes than follow (truncated)."""
+    head = files.mp4(seconds=seconds, width=1920, height=1080, mdat=b"")[:-8]  # without the empty mdat
+    body = megabytes * MB - len(head) - 8
+    digest = hashlib.sha256()
+    block = os.urandom(MB)
+    with open(path, "wb") as out:
+        for piece in (head, (8 + body + claim_extra).to_bytes(4, "big") + b"mdat"):
+            out.write(piece)
+            digest.update(piece)
+        left = body
+        while left:
+            piece = block[: min(left, MB)]
+            piece = bytes([left & 0xFF]) + piece[1:]  # no two megabytes alike
+            out.write(piece)
+            digest.update(piece)
+            left -= len(piece)
+    return digest.hexdigest()
+
+
+def file_sha256(path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+class Counting(io.RawIOBase):
+    """A seekable file object that counts the bytes read from it."""
+
+    def __init__(self, path, name="clip.mp4", *, most=None):
+        self._f = open(path, "rb")  # noqa: SIM115 — closed by close()
+        self.name = name
+        self.bytes_read = 0
+        self.most = most  # at most this many bytes per read, as a pipe or socket may give
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def seek(self, offset, whence=os.SEEK_SET):
+        return self._f.seek(offset, whence)
+
+    def tell(self):
+        return self._f.tell()
+
+    def readinto(self, buffer):
+        n = self._f.readinto(memoryview(buffer)[: self.most] if self.most else buffer)
+        self.bytes_read += n
+        return n
+
+    def close(self):
+        self._f.close()
+        super().close()
+
+
+class Peak:
+    """The peak of Python memory allocated between start() and stop(), above what was allocated at start."""
+
+    def __init__(self):
+        self.value = None
+        self._base = 0
+
+    def start(self):
+        tracemalloc.start()
+        tracemalloc.reset_peak()
+        self._base = tracemalloc.get_traced_memory()[0]
+
+    def stop(self):
+        self.value = tracemalloc.get_traced_memory()[1] - self._base
+        tracemalloc.stop()
+        return self.value
+
+
+@pytest.fixture(autouse=True)
+def english():
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def peak():
+    measure = Peak()
+    yield measure
+    if tracemalloc.is_tracing():
+        tracemalloc.stop()
+
+
+def test_a_50_mb_video_from_a_file_is_checked_and_stored_without_being_held_in_memory(media, tmp_path, peak):
+    path = tmp_path / "big.mp4"
+    sha256 = big_mp4(path)
+    with open(path, "rb") as f:
+        upload = uploads_from([_Named(f, "现场.mp4")])[0]
+        assert upload.content is None and upload.size == 50 * MB
+        peak.start()
+        checked = media_prepare([upload])
+        stored = media_write(checked)
+        used = peak.stop()
+    print(f"\npeak Python memory to process and store a 50 MB video from a file: {used / MB:.2f} MB")
+    assert used < PEAK_LIMIT
+    (item,) = checked
+    assert (item.kind, item.duration, item.width, item.height) == ("video", 20, 1920, 1080)
+    assert item.sha256 == sha256 and item.size == 50 * MB and item.content is None
+    kept = media / stored[0].name
+    assert stored[0].name.endswith(f"{sha256}.mp4") and file_sha256(kept) == sha256
+    assert kept.stat().st_size == 50 * MB
+
+
+class _Named:
+    """An open file as a form would hand it over: a name and a seekable stream."""
+
+    def __init__(self, f, name):
+        self._f, self.name = f, name
+
+    def __getattr__(self, attr):
+        return getattr(self._f, attr)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_50_mb_video_posted_to_the_api_is_stored_byte_identical(cast, api, media, tmp_path, monkeypatch, peak):
+    """Through the real API: Django spools the upload to a temporary file, and from the moment the view takes
+    the files (uploads_from) until the video is stored (media_write), little memory is added."""
+    from django.core.files.uploadedfile import TemporaryUploadedFile
+
+    from yiwang.cases import api as cases_api
+    from yiwang.cases import services as cases_services
+    from yiwang.cases.models import Case
+
+    path = tmp_path / "big.mp4"
+    sha256 = big_mp4(path)
+    seen = []
+    real_uploads_from, real_write = cases_api.uploads_from, cases_services.media_write
+
+    def measured_uploads_from(files_):
+        seen.extend(type(f) for f in files_)
+        peak.start()
+        return real_uploads_from(files_)
+
+    def measured_write(checked, **kwargs):
+        stored = real_write(checked, **kwargs)
+        peak.stop()
+        return stored
+
+    monkeypatch.setattr(cases_api, "uploads_from", measured_uploads_from)
+    monkeypatch.setattr(cases_services, "media_write", measured_write)
+    with open(path, "rb") as f:
+        response = api(cast.resident).post("/api/v1/cases/", {
+            "description": "小区门口垃圾堆积", **IN_A, "category": "E0102", "attachments": [f],
+        }, format="multipart")
+    assert response.status_code == 201, response.content
+    print(f"\npeak Python memory from uploads_from to media_write for a 50 MB video via the API: "
+          f"{peak.value / MB:.2f} MB")
+    assert seen == [TemporaryUploadedFile]  # spooled to disk by Django, not held in memory
+    assert peak.value is not None and peak.value < PEAK_LIMIT
+    row = Case.objects.get(pk=response.json()["id"]).attachments.get()
+    assert (row.kind, row.size, row.sha256, row.duration) == ("video", 50 * MB, sha256, 20)
+    assert file_sha256(media / row.file.name) == sha256
+    assert stored_files(media) == [row.file.name]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_posted_photo_gives_its_position_and_is_then_stored(cast, api, media):
+    """The view reads a photo's GPS position, then the step processes the same uploaded file again."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from yiwang.cases.models import Case
+
+    photo = files.png(size=(1200, 900), lat=40.005, lon=120.005)  # Pillow closes a PNG it was given
+    response = api(cast.resident).post("/api/v1/cases/", {
+        "description": "小区门口垃圾堆积", "category": "E0102",
+        "attachments": [SimpleUploadedFile("现场.png", photo, "image/png"), SimpleUploadedFile(
+            "clip.mp4", files.mp4(seconds=3, mdat=os.urandom(3 * MB)), "video/mp4")],
+    }, format="multipart")
+    assert response.status_code == 201, response.content
+    case = Case.objects.get(pk=response.json()["id"])
+    assert (round(case.lat, 3), round(case.lon, 3)) == (40.005, 120.005)
+    assert sorted(case.attachments.values_list("kind", flat=True)) == ["photo", "video"]
+    assert len(stored_files(media)) == 3  # the photo, its thumbnail, the video
+
+
+def test_an_oversized_video_is_refused_without_reading_it(settings, tmp_path):
+    settings.YIWANG_MAX_VIDEO_BYTES = 10 * MB
+    path = tmp_path / "big.mp4"
+    big_mp4(path, megabytes=30)
+    f = Counting(path, "long.mp4")
+    with f:
+        (upload,) = uploads_from([f])
+        with pytest.raises(ValidationFailed) as caught:
+            process(upload)
+    error = caught.value
+    assert error.code == "attachment_size" and error.message == "long.mp4 is larger than 10 MB."
+    assert f.bytes_read <= 64 * 1024  # the first bytes to sniff it, nothing near the 30 MB
+
+
+def test_a_valid_video_is_walked_by_its_headers_and_read_once_to_hash(tmp_path):
+    path = tmp_path / "big.mp4"
+    big_mp4(path, megabytes=20)
+    with Counting(path) as f:
+        assert mp4_info(f).duration == 20
+        assert f.bytes_read < 4096  # the box headers, not the 20 MB of mdat
+        f.bytes_read = 0
+        item = process(Upload("clip.mp4", file=f))
+        assert item.kind == "video" and f.bytes_read < 20 * MB + 64 * 1024  # hashed once
+
+
+def test_a_stream_that_gives_a_few_bytes_per_read_is_read_right(tmp_path):
+    path = tmp_path / "small.mp4"
+    sha256 = big_mp4(path, megabytes=1, seconds=7)
+    with Counting(path, most=5) as f:
+        item = process(Upload("clip.mp4", file=f))
+    assert (item.duration, item.sha256, item.size) == (7, sha256, MB)
+
+
+@pytest.mark.parametrize("damage", ["short", "trailing", "no moov", "forged size"])
+def test_a_truncated_or_forged_video_file_is_refused(tmp_path, damage):
+    path = tmp_path / "clip.mp4"
+    if damage == "short":
+        big_mp4(path, megabytes=12, claim_extra=1000)  # the mdat claims more than arrived
+    else:
+        big_mp4(path, megabytes=12)
+        data = path.read_bytes()
+        ftyp = data[: int.from_bytes(data[:4], "big")]
+        if damage == "trailing":
+            data += b"<html>"
+        elif damage == "no moov":  # a recording stopped before its moov was written
+            data = ftyp + data[len(ftyp) + int.from_bytes(data[len(ftyp):len(ftyp) + 4], "big"):]
+        else:  # a box claiming 4 GB
+            data = data[:len(ftyp)] + b"\xff\xff\xff\xffmoov" + data[len(ftyp) + 8:]
+        path.write_bytes(data)
+    with open(path, "rb") as f, pytest.raises(ValidationFailed) as caught:
+        process(Upload("clip.mp4", file=f))
+    assert caught.value.code == "attachment_truncated"
+    assert caught.value.message == "clip.mp4 is damaged or incomplete. Please take or choose it again."
+
+
+def test_an_mp4_of_countless_tiny_boxes_is_refused_fast(tmp_path):
+    path = tmp_path / "boxes.mp4"
+    path.write_bytes(files.mp4(seconds=5) + b"\x00\x00\x00\x08free" * 1_000_000)  # 8 MB of empty boxes
+    started = time.perf_counter()
+    with open(path, "rb") as f, pytest.raises(ValidationFailed) as caught:
+        process(Upload("boxes.mp4", file=f))
+    assert caught.value.code == "attachment_truncated" and time.perf_counter() - started < 1
+    assert process(Upload("ok.mp4", files.mp4(seconds=5) + b"\x00\x00\x00\x08free" * 1000)).duration == 5
+
+
+@pytest.mark.parametrize("make", [files.jpeg, files.png, files.webp, files.heic])
+def test_a_photo_from_a_file_is_kept_as_from_bytes(tmp_path, make):
+    original = make(lat=40.005, lon=120.005)
+    path = tmp_path / "photo"
+    path.write_bytes(original)
+    from_bytes = process(Upload("x", original))
+    with open(path, "rb") as f:
+        from_file = process(Upload("x", file=f))
+        assert photo_position(Upload("x", file=f)) == photo_position(Upload("x", original)) is not None
+        assert not f.closed  # the caller's file is left open
+    assert from_file.content == from_bytes.content and from_file.sha256 == from_bytes.sha256
+    assert from_file.thumbnail == from_bytes.thumbnail
+    assert process(Upload("x", file=str(path))).sha256 == from_bytes.sha256  # a path works too
+
+
+def test_bad_files_are_refused_the_same_from_a_file(tmp_path):
+    cut = files.noisy_jpeg()
+    for name, content, code in [("page.jpg", b"<html>", "attachment_type"), ("empty.jpg", b"", "attachment_type"),
+                                ("cut.jpg", cut[: len(cut) // 2], "attachment_truncated"),
+                                ("bomb.png", files.png_bomb(), "attachment_bomb"),
+                                ("long.mp4", files.mp4(seconds=61), "attachment_duration")]:
+        path = tmp_path / name
+        path.write_bytes(content)
+        with open(path, "rb") as f, pytest.raises(Exception) as caught:
+            process(Upload(name, file=f))
+        assert caught.value.code == code, name
+
+
+def test_an_upload_has_either_bytes_or_a_file():
+    with pytest.raises(TypeError):
+        Upload("x")
+    with pytest.raises(TypeError):
+        Upload("x", b"1", file=io.BytesIO(b"1"))
