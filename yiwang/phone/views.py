@@ -118,7 +118,7 @@ def sign_in(request):
         try:
             if action == "verify":
                 user = services.login_code_verify(phone=form.cleaned_data["phone"], code=form.cleaned_data["code"])
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
                 return HttpResponseRedirect(next_url)
             services.login_code_send(phone=form.cleaned_data["phone"])
             context.update(step="code", sent=True, form=CodeForm(initial={"phone": form.cleaned_data["phone"]}))
