@@ -1,0 +1,76 @@
+"""The phone pages' forms: they check what a person typed and say what is wrong next to the field; the services
+check the rest (and their refusals land next to the field they name)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from yiwang.cases.choices import Rating
+
+REQUIRED = {"required": _("This field is required.")}
+
+
+class PhoneForm(forms.Form):
+    phone = forms.CharField(label=_("Mobile phone number"), max_length=20,
+                            error_messages={"required": _("Enter your mobile phone number.")})
+
+
+class CodeForm(PhoneForm):
+    code = forms.CharField(label=_("Code from the text message"), max_length=10,
+                           error_messages={"required": _("Enter the 6 digits of the code we sent you.")})
+
+
+class ReportForm(forms.Form):
+    description = forms.CharField(max_length=4000, error_messages={
+        "required": _("Describe the problem."),
+        "max_length": _("At most %(limit_value)d characters (now %(show_value)d)."),
+    })
+    category = forms.CharField(max_length=16, required=False)
+    lat = forms.FloatField(required=False, min_value=-90, max_value=90)
+    lon = forms.FloatField(required=False, min_value=-180, max_value=180)
+    address = forms.CharField(max_length=255, required=False, error_messages={
+        "max_length": _("At most %(limit_value)d characters (now %(show_value)d).")})
+    contact_phone = forms.CharField(max_length=20, required=False)
+    same_as = forms.IntegerField(required=False)
+    appeal = forms.BooleanField(required=False)  # an enterprise account's appeal (企业诉求)
+    fixed = forms.BooleanField(required=False)  # a grid worker fixed it on the spot (自处置)
+    fixed_result = forms.CharField(max_length=4000, required=False)
+
+    def __init__(self, *args, anonymous: bool = False, patrol: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.anonymous = anonymous
+        self.patrol = patrol
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("lat") is None) != (data.get("lon") is None) and "lat" not in self.errors:
+            self.add_error("lat", _("The position is incomplete. Locate it again."))
+        if self.anonymous and not (data.get("contact_phone") or "").strip():
+            self.add_error("contact_phone", _("Leave a phone number so the staff can call you back."))
+        if self.patrol and data.get("fixed") and not (data.get("fixed_result") or "").strip():
+            self.add_error("fixed_result", _("Say what you did on the spot."))
+        return data
+
+
+class RateForm(forms.Form):
+    rating = forms.ChoiceField(choices=Rating.choices, widget=forms.RadioSelect,
+                               error_messages={"required": _("Choose how satisfied you are.")})
+    comment = forms.CharField(max_length=2000, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("rating") == Rating.UNSATISFIED and not (data.get("comment") or "").strip():
+            self.add_error("comment", _("Tell us what is still wrong, so it can be handled again."))
+        return data
+
+
+class VerifyForm(forms.Form):
+    note = forms.CharField(max_length=2000, required=False)
+
+
+class ReworkForm(forms.Form):
+    reason = forms.CharField(max_length=2000, error_messages={"required": _("Say what is still not done.")})
+
+
+class SelfHandleForm(forms.Form):
+    result = forms.CharField(max_length=4000, error_messages={"required": _("Say what you did on the spot.")})
+    category = forms.CharField(max_length=16, required=False)

@@ -1,0 +1,72 @@
+"""Reads of the phone pages: what a reporter may choose at a place, a grid worker's grids and cases."""
+
+from __future__ import annotations
+
+from django.utils.translation import get_language
+
+from yiwang.accounts.policies import GRID, OWN, REGION, grants_for
+from yiwang.geo.models import Grid, Region
+from yiwang.org.models import Category
+from yiwang.org.selectors import catalogue_for
+
+MAX_GRIDS = 50
+
+
+def categories_at(*, path: str = "") -> dict:
+    """The active subcategories of the catalogue that applies at `path`, as the report form offers them: code,
+    name in the reader's language, the major category's name, and search words."""
+    catalogue = catalogue_for(path=path)
+    if catalogue is None:
+        return {"catalogue": None, "items": []}
+    english = (get_language() or "").startswith("en")
+    items = []
+    for c in (Category.objects.filter(catalogue=catalogue, parent__isnull=False, is_active=True)
+              .select_related("parent").order_by("code")):
+        name = (c.name_en or c.name) if english else c.name
+        group = (c.parent.name_en or c.parent.name) if english else c.parent.name
+        items.append({"code": c.code, "name": name, "group": group, "words": f"{c.name} {c.name_en} {c.parent.name}"})
+    return {"catalogue": catalogue.pk, "items": items}
+
+
+def region_from_address(address: str) -> Region | None:
+    """The deepest region (community, street, district) whose name the typed address contains, so an address
+    without a position still reaches the right desk."""
+    address = (address or "").strip()
+    if len(address) < 2:
+        return None
+    found = (Region.objects.extra(where=["%s LIKE ('%%' || name || '%%')"], params=[address])
+             .exclude(level="city").only("id", "name", "path", "level", "code"))
+    return max(found, key=lambda r: (len(r.path), len(r.name)), default=None)
+
+
+def reporter_kind(actor) -> str:
+    """"patrol" for a grid worker or community staff (reports in their own grids), "enterprise" for an enterprise
+    account, "resident" otherwise (also anonymous visitors)."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return "resident"
+    grants = grants_for(actor).get("cases.add_case", [])
+    if any(g.kind in (GRID, REGION) for g in grants):
+        return "patrol"
+    from yiwang.web.selectors import roles_of
+
+    return "enterprise" if "enterprise" in roles_of(actor) else "resident"
+
+
+def grids_of(actor) -> list[Grid]:
+    """The grids a grid worker (or community staff) verifies in: grids held directly, and those under a region
+    held for verification."""
+    grants = grants_for(actor).get("cases.verify_case", [])
+    grid_paths = [g.path for g in grants if g.kind == GRID]
+    region_paths = [g.path for g in grants if g.kind == REGION]
+    queryset = Grid.objects.select_related("community").filter(is_active=True)
+    found = list(queryset.filter(path__in=grid_paths)) if grid_paths else []
+    for path in region_paths:
+        found += list(queryset.filter(path__under=path)[:MAX_GRIDS])
+    unique = {g.pk: g for g in found}
+    return sorted(unique.values(), key=lambda g: g.code)[:MAX_GRIDS]
+
+
+def is_own_only(actor) -> bool:
+    grants = grants_for(actor).get("cases.view_case", [])
+    return bool(grants) and all(g.kind == OWN for g in grants)
+

@@ -1,0 +1,544 @@
+"""The phone pages: residents (随手拍) sign in by a code, report, follow and rate their reports; grid workers see
+their grids, report on patrol, fix small things on the spot and verify fixes. Each door checks the form and
+calls one service; refusals come back next to the field they concern, with nothing typed lost."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.core.cache import cache
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from yiwang.cases import services as cases
+from yiwang.cases.choices import OPEN, Channel, Rating
+from yiwang.cases.choices import Status as S
+from yiwang.cases.models import Case
+from yiwang.cases.selectors import (
+    case_duplicates_for,
+    case_get_for,
+    case_list_for,
+    case_timeline,
+    light_of,
+)
+from yiwang.core import clock
+from yiwang.core.errors import DomainError, NotFound, PermissionRefused
+from yiwang.core.idempotency import fingerprint, idempotent
+from yiwang.geo.selectors import grid_locate
+from yiwang.media.processing import Upload
+from yiwang.media.selectors import attachments_for_cases, photo_report_position
+from yiwang.org.selectors import category_by_code
+from yiwang.phone import selectors, services
+from yiwang.phone.forms import (
+    CodeForm,
+    PhoneForm,
+    RateForm,
+    ReportForm,
+    ReworkForm,
+    SelfHandleForm,
+    VerifyForm,
+)
+
+# Where a service's field names land on the phone forms.
+FIELD_OF = {"lat": "location", "lon": "location", "location": "location", "attachments": "photos",
+            "reporter_phone": "contact_phone", "phone": "phone", "code": "code", "result": "result",
+            "reason": "reason", "rating": "rating", "comment": "comment", "category": "category",
+            "description": "description", "address": "address", "answers": "category"}
+ANONYMOUS_PER_HOUR = 10  # reports without an account from one address
+
+
+class Refused(Exception):
+    """A form refused: {field: [messages]} with "__all__" for the form as a whole."""
+
+    def __init__(self, errors: dict):
+        self.errors = errors
+        super().__init__(errors)
+
+
+def _errors_of(form) -> dict:
+    return {("location" if name in ("lat", "lon") else name): [str(m) for m in messages]
+            for name, messages in form.errors.items()}
+
+
+def _domain_errors(error: DomainError, *, fields: dict | None = None) -> dict:
+    fields = fields or FIELD_OF
+    if isinstance(error, NotFound):
+        raise Http404()
+    found: dict = {}
+    for name, messages in (error.fields or {}).items():
+        found.setdefault(fields.get(name, "__all__"), []).extend(str(m) for m in messages)
+    return found or {"__all__": [str(error.message)]}
+
+
+def _uploads(files) -> list[Upload]:
+    limit = max(settings.YIWANG_MAX_PHOTO_BYTES, settings.YIWANG_MAX_VIDEO_BYTES) + 1
+    return [Upload(name=f.name, content=f.read(limit)) for f in files]
+
+
+def _signed_in(request) -> bool:
+    return request.user.is_authenticated
+
+
+def _tile_url() -> str:
+    return getattr(settings, "YIWANG_TILE_URL", "")
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    return target if target and url_has_allowed_host_and_scheme(target, {request.get_host()}) else default
+
+
+# --- home and sign-in ---------------------------------------------------------------------------------------
+
+@require_GET
+def home(request):
+    kind = selectors.reporter_kind(request.user)
+    if kind == "patrol":
+        return redirect("phone:grid")
+    mine = Case.objects.filter(reporter=request.user).count() if _signed_in(request) else 0
+    return render(request, "phone/home.html", {"kind": kind, "mine": mine, "nav": "home"})
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request):
+    """Phone + one-time code: the first step sends the code, the second checks it and signs in."""
+    next_url = _safe_next(request, reverse("phone:home"))
+    context = {"next": next_url, "nav": "login", "step": "phone"}
+    if request.method == "GET":
+        context["form"] = PhoneForm()
+        return render(request, "phone/login.html", context)
+    action = request.POST.get("action", "send")
+    form = (CodeForm if action == "verify" else PhoneForm)(request.POST)
+    context.update(form=form, step="code" if action == "verify" else "phone")
+    if form.is_valid():
+        try:
+            if action == "verify":
+                user = services.login_code_verify(phone=form.cleaned_data["phone"], code=form.cleaned_data["code"])
+                login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+                return HttpResponseRedirect(next_url)
+            services.login_code_send(phone=form.cleaned_data["phone"])
+            context.update(step="code", sent=True, form=CodeForm(initial={"phone": form.cleaned_data["phone"]}))
+            return render(request, "phone/login.html", context)
+        except services.TooSoon as error:
+            context.update(step="code" if request.POST.get("step") == "code" else "phone", wait=error.wait_seconds,
+                           errors={"phone": [str(error.message)]})
+        except DomainError as error:
+            context["errors"] = _domain_errors(error)
+    else:
+        context["errors"] = _errors_of(form)
+    return render(request, "phone/login.html", context, status=400)
+
+
+# --- report 随手拍 / patrol ------------------------------------------------------------------------------------
+
+def _report_context(request, *, patrol: bool, form=None, errors=None) -> dict:
+    kind = selectors.reporter_kind(request.user)
+    path = request.user.region_path if _signed_in(request) and request.user.region_path else ""
+    return {
+        "form": form, "errors": errors or {}, "kind": kind, "patrol": patrol,
+        "anonymous": not _signed_in(request), "categories": selectors.categories_at(path=path),
+        "tile_url": _tile_url(), "nav": "grid-report" if patrol else "report",
+        "grids": _grid_shapes(request.user) if patrol else [],
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def report(request, patrol: bool = False):
+    """GET: the form. POST: from the page's script (JSON answer, `Idempotency-Key` so a report queued on a
+    phone without signal is created once however often it is sent), or a plain form post without a script."""
+    if patrol and selectors.reporter_kind(request.user) != "patrol":
+        raise Http404()
+    if request.method == "GET":
+        return render(request, "phone/report.html", _report_context(request, patrol=patrol))
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    data = request.POST.copy()
+    data.pop("csrfmiddlewaretoken", None)
+    owner = f"user:{request.user.pk}" if _signed_in(request) else "phone:anonymous"
+    try:
+        status, body, replayed = idempotent(
+            owner=owner, scope="phone.report", key=request.headers.get("Idempotency-Key"),
+            request_hash=fingerprint(data, request.FILES), produce=lambda: _submit(request, patrol=patrol))
+    except Refused as refused:
+        if wants_json:
+            return JsonResponse({"errors": refused.errors}, status=400)
+        context = _report_context(request, patrol=patrol, form=request.POST, errors=refused.errors)
+        return render(request, "phone/report.html", context, status=400)
+    except DomainError as error:  # a reused key, a bad key
+        if wants_json:
+            return JsonResponse({"errors": {"__all__": [str(error.message)]}}, status=error.status)
+        raise
+    if wants_json:
+        response = JsonResponse(body, status=status)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+    return HttpResponseRedirect(body["redirect"])
+
+
+def _anonymous_allowed(request) -> bool:
+    key = f"phone:anon-reports:{request.META.get('REMOTE_ADDR', '')}"
+    count = cache.get_or_set(key, 0, 3600)
+    if count >= ANONYMOUS_PER_HOUR:
+        return False
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, 3600)
+    return True
+
+
+def _submit(request, *, patrol: bool) -> tuple[int, dict]:
+    anonymous = not _signed_in(request)
+    form = ReportForm(request.POST, anonymous=anonymous, patrol=patrol)
+    if not form.is_valid():
+        raise Refused(_errors_of(form))
+    data = form.cleaned_data
+    actor = None if anonymous else request.user
+    photos = _uploads(request.FILES.getlist("photos"))
+    after = _uploads(request.FILES.getlist("after_photos")) if patrol and data["fixed"] else []
+    lat, lon, region = data.get("lat"), data.get("lon"), None
+    if lat is None and photos:
+        lat, lon = photo_report_position(photos) or (None, None)
+    path = ""
+    if lat is not None:
+        location = grid_locate(lat=lat, lon=lon)
+        if location is None:
+            raise Refused({"location": [gettext("This place is outside every grid of the platform.")]})
+        path = location.grid_path
+    else:
+        region = selectors.region_from_address(data["address"])
+        if region is None:
+            message = gettext("Give the place: your position, a point on the map, or an address naming the "
+                              "community or street.")
+            raise Refused({"location": [message]} if not data["address"] else {"address": [message]})
+        path = region.path
+    category = None
+    if data["category"]:
+        category = category_by_code(path=path, code=data["category"])
+        if category is None or category.parent_id is None:
+            raise Refused({"category": [gettext("Choose a category from the list.")]})
+    elif patrol:
+        raise Refused({"category": [gettext("Choose the category first.")]})
+    same_as = _same_as(actor, data.get("same_as"), category, lat, lon)
+    contact = ""
+    if anonymous:
+        try:
+            contact = services.phone_normalize(data["contact_phone"])
+        except DomainError as error:
+            raise Refused({"contact_phone": [str(error.message)]}) from None
+        if not _anonymous_allowed(request):
+            raise Refused({"__all__": [gettext("Too many reports from here in the last hour. Please sign in "
+                                               "with your phone to report more.")]})
+    kind = selectors.reporter_kind(request.user)
+    channel = Channel.PATROL if patrol else (
+        Channel.ENTERPRISE if kind == "enterprise" and data["appeal"] else Channel.APP)
+    try:
+        case = services.phone_report(
+            actor=actor, channel=channel, description=data["description"], lat=lat, lon=lon,
+            address=data["address"], region=region, category=category, attachments=photos, same_as=same_as,
+            reporter_phone=contact,
+            fixed_result=(data["fixed_result"] or "").strip() if patrol and data["fixed"] else "",
+            fixed_photos=after,
+        )
+    except DomainError as error:
+        raise Refused(_domain_errors(error)) from None
+    if patrol:
+        target = reverse("phone:grid-case", args=[case.pk])
+    elif anonymous:
+        target = reverse("phone:sent", args=[case.number])
+    else:
+        target = reverse("phone:mine-case", args=[case.pk])
+    return 201, {"id": case.pk, "number": case.number, "status": case.status, "redirect": target}
+
+
+def _same_as(actor, pk, category, lat, lon) -> Case | None:
+    """The open case the reporter said is the same problem: it must be one the page offered."""
+    if not pk:
+        return None
+    offered = case_duplicates_for(actor=actor, category=category, lat=lat, lon=lon, at=clock.now())
+    for case, _distance in offered:
+        if case.pk == pk:
+            return case
+    raise Refused({"same_as": [gettext("That case is no longer open nearby. Send your report on its own.")]})
+
+
+@require_GET
+def sent(request, number: str):
+    return render(request, "phone/sent.html", {"number": number, "nav": "report"})
+
+
+@require_GET
+def categories(request):
+    """The subcategories offered at a place (the catalogue for the grid or region at lat/lon)."""
+    path = ""
+    try:
+        lat, lon = float(request.GET["lat"]), float(request.GET["lon"])
+        location = grid_locate(lat=lat, lon=lon)
+        path = location.grid_path if location else ""
+    except (KeyError, ValueError):
+        pass
+    response = JsonResponse(selectors.categories_at(path=path))
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@require_GET
+def place(request):
+    """What a typed address names: the deepest community, street or district in it (for an address alone)."""
+    region = selectors.region_from_address(request.GET.get("address", ""))
+    if region is None:
+        return JsonResponse({"region": None})
+    names = []
+    node = region
+    while node is not None and node.level != "city":
+        names.append(node.name)
+        node = node.parent
+    return JsonResponse({"region": {"code": region.code, "name": region.name, "level": region.level,
+                                    "names": list(reversed(names))}})
+
+
+MAX_MAP_GRIDS = 400
+
+
+@require_GET
+def grids(request):
+    """Grid outlines in a map view (bbox=west,south,east,north) as GeoJSON, for the report map; the whole area's
+    extent without a bbox. Grid names and outlines are public, like the locator's answers."""
+    from django.db.models import Max, Min
+
+    from yiwang.geo.models import Grid
+
+    active = Grid.objects.filter(is_active=True)
+    try:
+        west, south, east, north = (float(v) for v in request.GET["bbox"].split(","))
+    except (KeyError, ValueError):
+        extent = active.aggregate(w=Min("min_lon"), s=Min("min_lat"), e=Max("max_lon"), n=Max("max_lat"))
+        return JsonResponse({"extent": extent})
+    found = (active.filter(min_lon__lte=east, max_lon__gte=west, min_lat__lte=north, max_lat__gte=south)
+             .select_related("community").order_by("code")[:MAX_MAP_GRIDS + 1])
+    features = [{"type": "Feature", "geometry": g.boundary,
+                 "properties": {"code": g.code, "name": g.name, "community": g.community.name}} for g in found]
+    response = JsonResponse({"type": "FeatureCollection", "features": features[:MAX_MAP_GRIDS],
+                             "truncated": len(features) > MAX_MAP_GRIDS})
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@require_GET
+def duplicates(request):
+    """Open cases of this category near this point, offered as "the same problem" (an HTML fragment)."""
+    try:
+        lat, lon = float(request.GET["lat"]), float(request.GET["lon"])
+    except (KeyError, ValueError):
+        return render(request, "phone/_duplicates.html", {"found": []})
+    location = grid_locate(lat=lat, lon=lon)
+    category = category_by_code(path=location.grid_path if location else "", code=request.GET.get("category", ""))
+    actor = request.user if _signed_in(request) else None
+    found = case_duplicates_for(actor=actor, category=category, lat=lat, lon=lon, at=clock.now())[:5] \
+        if category is not None and category.parent_id else []
+    return render(request, "phone/_duplicates.html", {"found": found, "selected": request.GET.get("same_as", "")})
+
+
+# --- my reports ----------------------------------------------------------------------------------------------
+
+def _require_sign_in(request):
+    if not _signed_in(request):
+        return redirect(f"{reverse('phone:login')}?next={request.path}")
+    return None
+
+
+@require_GET
+def mine(request):
+    if (answer := _require_sign_in(request)) is not None:
+        return answer
+    found = list(case_list_for(actor=request.user).filter(reporter=request.user).order_by("-reported_at")[:100])
+    return render(request, "phone/mine.html", {"cases": found, "nav": "mine"})
+
+
+def _own_case(request, pk) -> Case:
+    case = case_get_for(actor=request.user, pk=pk)
+    if case.reporter_id != request.user.pk:
+        raise NotFound()
+    return case
+
+
+def _photos_by_step(actor, case) -> dict:
+    steps: dict = {}
+    for attachment in attachments_for_cases(actor=actor, cases=[case])[case.pk]:
+        steps.setdefault(attachment.action, []).append(attachment)
+    return steps
+
+
+@require_http_methods(["GET", "POST"])
+def mine_case(request, pk: int):
+    """One of my reports: its progress in plain words, the photos, and — once closed — the rating."""
+    if (answer := _require_sign_in(request)) is not None:
+        return answer
+    try:
+        case = _own_case(request, pk)
+    except NotFound:
+        raise Http404() from None
+    errors, status, form = {}, 200, None
+    if request.method == "POST":
+        form = RateForm(request.POST)
+        if form.is_valid():
+            try:
+                cases.case_rate(actor=request.user, case=case, rating=form.cleaned_data["rating"],
+                                comment=form.cleaned_data["comment"])
+                return redirect("phone:mine-case", pk=case.pk)
+            except DomainError as error:
+                errors = _domain_errors(error)
+        else:
+            errors = _errors_of(form)
+        status = 400
+    context = {
+        "case": case, "timeline": case_timeline(actor=request.user, case=case, public=True),
+        "photos": _photos_by_step(request.user, case), "errors": errors, "form": request.POST if form else {},
+        "may_rate": case.status == S.CLOSED, "ratings": Rating.choices, "nav": "mine",
+        "light": light_of(case, clock.now()),
+    }
+    return render(request, "phone/mine_case.html", context, status=status)
+
+
+# --- grid worker 网格员 ----------------------------------------------------------------------------------------
+
+def _grid_shapes(actor) -> list[dict]:
+    return [{"id": g.pk, "code": g.code, "name": g.name, "community": g.community.name, "boundary": g.boundary}
+            for g in selectors.grids_of(actor)]
+
+
+def _require_grid_worker(request) -> list:
+    if not _signed_in(request):
+        raise _Redirect(f"{reverse('phone:login')}?next={request.path}")
+    grids = selectors.grids_of(request.user)
+    if not grids:
+        raise Http404()
+    return grids
+
+
+class _Redirect(Exception):
+    def __init__(self, url):
+        self.url = url
+
+
+def _grid_view(view):
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except _Redirect as go:
+            return redirect(go.url)
+        except NotFound:
+            raise Http404() from None
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+@require_GET
+@_grid_view
+def grid_home(request):
+    """My grids as a list and on the map: cases to verify, cases reported in my grids, with their lights."""
+    grids = _require_grid_worker(request)
+    now = clock.now()
+    ids = [g.pk for g in grids]
+    base = case_list_for(actor=request.user, now=now).filter(grid_id__in=ids)
+    to_verify = list(base.filter(status=S.HANDLED).order_by("due_at")[:100])
+    open_cases = list(base.filter(status__in=[s for s in OPEN if s != S.HANDLED]).order_by("due_at", "-reported_at")[:100])
+    for case in [*to_verify, *open_cases]:
+        case.light = light_of(case, now)
+    points = [{"id": c.pk, "lat": c.lat, "lon": c.lon, "number": c.number, "light": c.light or "none",
+               "url": reverse("phone:grid-case", args=[c.pk])}
+              for c in [*to_verify, *open_cases] if c.lat is not None]
+    overdue = sum(1 for c in [*to_verify, *open_cases] if c.light == "red")
+    return render(request, "phone/grid.html", {
+        "grids": grids, "to_verify": to_verify, "open_cases": open_cases, "overdue": overdue, "nav": "grid",
+        "map_data": {"grids": _grid_shapes(request.user), "points": points, "tile_url": _tile_url()},
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@_grid_view
+def grid_report(request):
+    _require_grid_worker(request)
+    return report(request, patrol=True)
+
+
+@require_GET
+@_grid_view
+def grid_case(request, pk: int):
+    _require_grid_worker(request)
+    case = case_get_for(actor=request.user, pk=pk)
+    return _grid_case_page(request, case)
+
+
+def _grid_case_page(request, case, *, errors=None, form=None, which="", status=200):
+    now = clock.now()
+    own_fix = case.self_handled and case.self_handled_by_id == request.user.pk
+    path = case.region_path
+    return render(request, "phone/grid_case.html", {
+        "case": case, "light": light_of(case, now), "nav": "grid", "errors": errors or {}, "form": form or {},
+        "which": which, "photos": _photos_by_step(request.user, case),
+        "timeline": case_timeline(actor=request.user, case=case),
+        "may_verify": case.status == S.HANDLED and not own_fix, "own_fix": own_fix and case.status == S.HANDLED,
+        "may_self_handle": case.status == S.REPORTED,
+        "categories": selectors.categories_at(path=path) if case.status == S.REPORTED else None,
+        "map_data": {"grids": [], "points": [{"lat": case.lat, "lon": case.lon, "number": case.number,
+                                              "light": "none"}] if case.lat is not None else [],
+                     "tile_url": _tile_url()},
+    }, status=status)
+
+
+@require_POST
+@_grid_view
+def grid_case_act(request, pk: int, verb: str):
+    """核查 verify (close, with an on-site photo), 返工 rework, 自处置 self-handle."""
+    _require_grid_worker(request)
+    case = case_get_for(actor=request.user, pk=pk)
+    photos = request.FILES.getlist("photos")
+    try:
+        if verb == "verify":
+            form = VerifyForm(request.POST)
+            if not photos:
+                raise Refused({"photos": [gettext("Take a photo on site to show it is fixed.")]})
+            form.is_valid()
+            cases.case_verify(actor=request.user, case=case, note=form.cleaned_data.get("note", ""),
+                              attachments=_uploads(photos))
+            message = gettext("Case %(n)s is closed.")
+        elif verb == "rework":
+            form = ReworkForm(request.POST)
+            if not form.is_valid():
+                raise Refused(_errors_of(form))
+            cases.case_rework(actor=request.user, case=case, reason=form.cleaned_data["reason"],
+                              attachments=_uploads(photos))
+            message = gettext("Case %(n)s went back for more work.")
+        elif verb == "self-handle":
+            form = SelfHandleForm(request.POST)
+            if not form.is_valid():
+                raise Refused(_errors_of(form))
+            category = None
+            if form.cleaned_data["category"]:
+                category = category_by_code(path=case.region_path, code=form.cleaned_data["category"])
+                if category is None or category.parent_id is None:
+                    raise Refused({"category": [gettext("Choose a category from the list.")]})
+            cases.case_self_handle(actor=request.user, case=case, result=form.cleaned_data["result"],
+                                   category=category, attachments=_uploads(photos))
+            message = gettext("Case %(n)s is handled on the spot; someone else will check it.")
+        else:
+            raise Http404()
+    except Refused as refused:
+        return _grid_case_page(request, case, errors=refused.errors, form=request.POST, which=verb, status=400)
+    except PermissionRefused as error:
+        return _grid_case_page(request, case, errors={"__all__": [str(error.message)]}, form=request.POST,
+                               which=verb, status=403)
+    except DomainError as error:
+        return _grid_case_page(request, case, errors=_domain_errors(error), form=request.POST, which=verb,
+                               status=error.status)
+    from django.contrib import messages
+
+    messages.success(request, message % {"n": case.number})
+    return redirect("phone:grid-case", pk=case.pk)
+
