@@ -1,10 +1,13 @@
 """The loop through HTTP as an app or a department system would drive it: token login, report, every step,
 the timeline, the errors."""
 
+import datetime as dt
+
 import pytest
 from rest_framework.test import APIClient
 
 from yiwang.cases.tests.conftest import IN_A
+from yiwang.core import clock
 
 pytestmark = pytest.mark.django_db
 
@@ -88,15 +91,16 @@ def test_walk_from_report_to_rating(cast, settings, tmp_path):
 
 
 def test_lists_filter_and_stay_in_scope(cast, report):
-    from yiwang.cases.tests.conftest import IN_B
+    from yiwang.cases.tests.conftest import IN_B, MONDAY
 
     mine = report()
     report(actor=cast.resident2, **IN_B)
     dispatcher = login("dispatcher_a")
     listed = dispatcher.get("/api/v1/cases/").json()
     assert [c["id"] for c in listed["results"]] == [mine.pk]
-    assert dispatcher.get("/api/v1/cases/?status=reported&category=E01&urgency=yellow&light=green"
-                          "&channel=app&region=219901001000").json()["count"] == 1
+    with clock.frozen(MONDAY + dt.timedelta(minutes=10)):  # the light as it is just after the report
+        assert dispatcher.get("/api/v1/cases/?status=reported&category=E01&urgency=yellow&light=green"
+                              "&channel=app&region=219901001000").json()["count"] == 1
     assert dispatcher.get("/api/v1/cases/?status=closed").json()["count"] == 0
     assert dispatcher.get("/api/v1/cases/?region=219902000000").json()["count"] == 0
     assert dispatcher.get("/api/v1/cases/?status=nonsense").status_code == 400
