@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import time
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -44,17 +43,9 @@ AREA_RTOL = 1e-10
 # fixtures and checkers (the checkers are themselves tested against broken tilings below)
 
 
-
 @pytest.fixture(scope="module")
-def timed_city() -> tuple[City, float]:
-    started = time.perf_counter()
-    city = generate_city(2022)
-    return city, time.perf_counter() - started
-
-
-@pytest.fixture(scope="module")
-def city(timed_city) -> City:
-    return timed_city[0]
+def city() -> City:
+    return generate_city(2022)  # how long it takes is measured by bench/locator.py, not here
 
 
 @pytest.fixture(scope="module")
@@ -225,10 +216,6 @@ def test_deterministic(city):
 def test_seed_matters(city, other_city):
     assert other_city.grids[0].geometry != city.grids[0].geometry
     assert [g.kind for g in other_city.grids] != [g.kind for g in city.grids]
-
-
-def test_fast(timed_city):
-    assert timed_city[1] < 10
 
 
 # ----------------------------------------------------------------------------------------------------------------
