@@ -10,7 +10,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from yiwang.accounts.policies import access, can
+from yiwang.accounts.policies import access, can, require
 from yiwang.core.errors import PermissionRefused
 from yiwang.core.viewsets import ScopedRelatedField
 from yiwang.geo.models import Region
@@ -117,8 +117,11 @@ class WebhookSubscriptionViewSet(PermissionGate, mixins.ListModelMixin, mixins.R
     def partial_update(self, request, pk=None):
         subscription = self.get_object()
         changes = self._input(WebhookSubscriptionUpdateSerializer, partial=True)
-        subscription = services.webhook_subscription_update(actor=request.user, subscription=subscription,
-                                                            **changes)
+        if set(changes) - {"reason"}:
+            subscription = services.webhook_subscription_update(actor=request.user, subscription=subscription,
+                                                                **changes)
+        else:  # an empty PATCH changes nothing and journals nothing, but is refused alike
+            require(subscription, actor=request.user, action="change")
         return Response(self.get_serializer(subscription).data)
 
 

@@ -92,6 +92,10 @@ def test_an_admin_creates_lists_changes_and_switches_off_a_subscription(cast, pe
     report()
     assert Delivery.objects.filter(channel=Channel.WEBHOOK, subscription=subscription).count() == 1
 
+    before = state()
+    assert client.patch(f"{SUBSCRIPTIONS}{subscription.pk}/", {}, format="json").json()["is_active"] is False
+    assert state() == before  # nothing to change, nothing journaled
+
     # Switched off, never deleted; and no whole replacement.
     assert client.delete(f"{SUBSCRIPTIONS}{subscription.pk}/").status_code == 405
     assert client.put(f"{SUBSCRIPTIONS}{subscription.pk}/", body, format="json").status_code == 405
