@@ -12,6 +12,7 @@ from yiwang.cases.api_measures import MeasuresView
 from yiwang.geo.api import ExportView, GridStaffViewSet, GridViewSet, LocateView, RegionViewSet
 from yiwang.imports.api import ImportErrorsView, ImportRunViewSet
 from yiwang.notifications.api import NotificationViewSet
+from yiwang.notifications.api_webhooks import WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 from yiwang.org.api import (
     CatalogueViewSet,
     CategoryViewSet,
@@ -34,6 +35,8 @@ router.register("accounts/users", UserViewSet, basename="user")
 router.register("accounts/assignments", AssignmentViewSet, basename="assignment")
 router.register("cases", CaseViewSet, basename="case")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("webhooks/subscriptions", WebhookSubscriptionViewSet, basename="webhook-subscription")
+router.register("webhooks/deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 router.register("imports", ImportRunViewSet, basename="import")
 
 
