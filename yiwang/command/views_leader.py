@@ -36,8 +36,8 @@ from yiwang.core.errors import DomainError, NotFound, invalid
 from yiwang.geo.models import Grid, Region
 from yiwang.org.selectors import ancestor_paths
 
-LEVEL_NAMES = {"district": _("Districts"), "street": _("Streets"), "community": _("Communities"),
-               "grid": _("Grids"), "unit": _("Units")}
+LEVEL_NAMES = {"district": _("District"), "street": _("Street"), "community": _("Community"),
+               "grid": _("Grid"), "unit": _("Unit")}
 # The §6 rates a leader reads first: the three weighted in the area score, and satisfaction.
 KEY_RATES = ["patrol_rate", "closed_rate", "closed_on_time_rate", "satisfied_rate"]
 # The assessment's columns on screen and in print (the exports carry every count and rate).
