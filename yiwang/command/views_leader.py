@@ -9,6 +9,7 @@ the service enforce scope, so an area or case outside it answers 404 and a refus
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 
@@ -102,14 +103,18 @@ def _row_of(case, now) -> dict:
             "due_at": case.due_at, "status": case.status}
 
 
+def _figures(actor, place) -> dict:
+    data = overview(actor=actor, region=place)
+    return {"data": data, "key_rates": [(RATES[name][2], _percent(data["measures"][name])) for name in KEY_RATES]}
+
+
 def _phone_context(request, place, *, result: dict | None = None) -> dict:
     actor = request.user
-    data = overview(actor=actor, region=place)
-    measures = data["measures"]
+    figures = _figures(actor, place)
+    data = figures["data"]
     return {
-        "data": data, "place": place, "crumbs": _crumbs(actor, place),
+        **figures, "place": place, "crumbs": _crumbs(actor, place),
         "children_label": LEVEL_NAMES.get(data["children_level"] or "", ""),
-        "key_rates": [(RATES[name][2], _percent(measures[name])) for name in KEY_RATES],
         "cases": _case_rows(data["act_on"]), "may_supervise": can(actor, "cases.supervise_case"),
         "result": result or {}, "region_code": data["region"]["code"],
         "as_of": dt.datetime.fromisoformat(data["as_of"]),
@@ -154,10 +159,12 @@ def supervise(request, pk):
             return HttpResponseRedirect(_back(region_code, case.pk), status=303)
     if _is_htmx(request):
         case = case_get_for(actor=actor, pk=pk)
-        row = _case_rows([_row_of(case, clock.now())])[0]
-        return render(request, "command/leader/_case.html", {
-            "case": row, "result": result, "may_supervise": can(actor, "cases.supervise_case"),
-            "region_code": region_code}, status=status)
+        context = {"case": _case_rows([_row_of(case, clock.now())])[0], "result": result,
+                   "may_supervise": can(actor, "cases.supervise_case"), "region_code": region_code}
+        if result["ok"]:  # the supervised count may have moved: the figures come along (out of band)
+            with contextlib.suppress(NotFound):  # the area came from the form: it may not be the actor's
+                context.update(_figures(actor, place_for(actor=actor, code=region_code, grids=True)), oob=True)
+        return render(request, "command/leader/_answer.html", context, status=status)
     place = place_for(actor=actor, code=region_code, grids=True)
     return render(request, "command/leader/phone.html", _phone_context(request, place, result=result),
                   status=status)

@@ -69,7 +69,8 @@ def test_a_leader_reads_the_figures_and_urges_a_case_on_the_phone(new_page, live
     assert late.number in message.inner_text()
     assert page.locator(f"#case-{late.pk} [data-urged]").get_attribute("data-urged") == "1"
     assert page.locator(f"#case-{late.pk}").get_by_text("已督办").count() == 1
-    assert page.url.endswith("region=219901001000")  # answered in place
+    assert page.url.endswith("region=219901001000")  # answered in place, the figures with it
+    assert fig(page, "supervised") == str(street["month"]["supervised"] + 1)
     row = CaseSupervision.objects.get(case=late)
     assert (row.action, row.note, row.leader_id) == ("urge", "请今天办结", cast.leader.pk)
     no_violations(page)

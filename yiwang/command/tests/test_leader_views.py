@@ -141,6 +141,9 @@ def test_urging_through_htmx_answers_the_cases_row(as_user, cast, late):
     body = response.content.decode()
     assert body.lstrip().startswith(f'<li class="act act-red" id="case-{late.pk}"')
     assert 'data-urged="1"' in body and "msg-success" in body
+    # The figures come along out of band: the case is supervised now.
+    assert '<section id="figures" aria-labelledby="h-figures" hx-swap-oob="true">' in body
+    assert figures(body)["supervised"] == "1"
     response = client.post(f"/command/m/cases/{late.pk}/supervise/", {"action": "flag"}, **HX)
     assert 'data-urged="1"' in response.content.decode()  # flagging is not urging
     assert list(CaseSupervision.objects.filter(case=late).order_by("id").values_list("action", flat=True)) == [
@@ -167,6 +170,7 @@ def test_someone_who_is_no_leader_is_refused_and_nothing_changes(as_user, cast, 
     assert "您无权进行此操作。" in response.content.decode()
     response = client.post(f"/command/m/cases/{late.pk}/supervise/", {"action": "urge"}, **HX)
     assert response.status_code == 403 and 'class="msg msg-error" role="alert"' in response.content.decode()
+    assert "hx-swap-oob" not in response.content.decode()
     assert state(late) == before
 
 
