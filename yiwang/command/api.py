@@ -32,16 +32,37 @@ from yiwang.geo.models import Grid, Region
 GRADE_CHOICES = [g for _floor, g in GRADES] + [LOWEST_GRADE]
 
 
-def _place(request, *, grids: bool):
-    code = (request.query_params.get("region") or "").strip()
+def place_for(*, actor, code: str | None, grids: bool):
+    """The region (or, with `grids`, the grid) of that code; without a code, the highest region the actor
+    watches. Scope is the selectors' to check."""
+    code = (code or "").strip()
     if not code:
-        return top_region_for(request.user)
+        return top_region_for(actor)
     found = Region.objects.filter(code=code).first()
     if found is None and grids:
         found = Grid.objects.filter(code=code).first()
     if found is None:
         raise NotFound()
     return found
+
+
+def month_of(value: str | None) -> tuple[int, int]:
+    """"YYYY-MM" → (year, month); empty → the current month (local time)."""
+    value = (value or "").strip()
+    if not value:
+        today = timezone.localdate(clock.now())
+        return today.year, today.month
+    try:
+        year, month = (int(part) for part in value.split("-"))
+        if not (1 <= month <= 12 and 2000 <= year <= 2999) or len(value) != 7:
+            raise ValueError
+    except ValueError:
+        raise invalid(gettext("Give the month as YYYY-MM."), "month_invalid", "month") from None
+    return year, month
+
+
+def _place(request, *, grids: bool):
+    return place_for(actor=request.user, code=request.query_params.get("region"), grids=grids)
 
 
 def _counts_fields() -> dict:
@@ -132,17 +153,7 @@ def _assessment_rows(request) -> tuple[list[dict], str]:
     params = request.query_params
     region = _place(request, grids=False)
     level = params.get("level") or "street"
-    value = (params.get("month") or "").strip()
-    if value:
-        try:
-            year, month = (int(part) for part in value.split("-"))
-            if not (1 <= month <= 12 and 2000 <= year <= 2999) or len(value) != 7:
-                raise ValueError
-        except ValueError:
-            raise invalid(gettext("Give the month as YYYY-MM."), "month_invalid", "month") from None
-    else:
-        today = timezone.localdate(clock.now())
-        year, month = today.year, today.month
+    year, month = month_of(params.get("month"))
     rows = assessment(actor=request.user, region=region, year=year, month=month, level=level)
     return rows, f"assessment-{region.code}-{year:04d}-{month:02d}-{level}"
 

@@ -348,3 +348,16 @@ def assessment(*, actor, region: Region, year: int, month: int, level: str, now:
     out = [{"code": code, "name": name, "path": path, **m.counts, **m.rates, "score": m.score, "grade": m.grade}
            for code, name, path, m in rows]
     return sorted(out, key=lambda r: (-r["score"], r["path"], r["code"]))
+
+
+def region_month(*, actor, region: Region | Grid, year: int, month: int, now: dt.datetime | None = None,
+                 source=None) -> Measures:
+    """One region's (or grid's) own measures for a calendar month, from the same counts as the assessment's
+    rows: the monthly report's summary."""
+    _check(actor, region)
+    source = source or default_source()
+    now = now or clock.now()
+    start, end = month_bounds(year, month)
+    until = max(start, min(end, now))
+    measures, _counts = _node_measures([region], start, end, until, source, source.Memo())
+    return measures[region.path]

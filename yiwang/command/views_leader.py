@@ -1,0 +1,230 @@
+"""The leader's phone view (领导手机端) and the monthly assessment pages (一月一考核).
+
+`/command/m/` shows the overview of the command centre (yiwang.command.selectors.overview) for the leader's
+area or a part of it, with the cases to act on, each supervised (督办) or urged (催办) with one tap through
+`case_supervise`. `/command/assessment/` is the month's assessment table with its exports, and
+`/command/assessment/print/` the printable monthly report. Sign-in is all a page asks for: the selectors and
+the service enforce scope, so an area or case outside it answers 404 and a refused step changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Max
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_POST
+
+from yiwang.accounts.policies import can
+from yiwang.cases.choices import Status, SuperviseAction
+from yiwang.cases.measures import COUNTS, RATES
+from yiwang.cases.models import CaseSupervision
+from yiwang.cases.selectors import case_get_for, light_of
+from yiwang.cases.services import case_supervise
+from yiwang.command.api import month_of, place_for
+from yiwang.command.selectors import ASSESSMENT_LEVELS, assessment, overview, region_month, top_region_for
+from yiwang.core import clock
+from yiwang.core.errors import DomainError, NotFound, invalid
+from yiwang.geo.models import Grid, Region
+from yiwang.org.selectors import ancestor_paths
+
+LEVEL_NAMES = {"district": _("District"), "street": _("Street"), "community": _("Community"),
+               "grid": _("Grid"), "unit": _("Unit")}
+# The §6 rates a leader reads first: the three weighted in the area score, and satisfaction.
+KEY_RATES = ["patrol_rate", "closed_rate", "closed_on_time_rate", "satisfied_rate"]
+# The assessment's columns on screen and in print (the exports carry every count and rate).
+KEY_COUNTS = ["reported", "filed", "due_close", "closed", "closed_on_time"]
+NEXT_LEVEL = {"street": "community", "community": "grid"}
+LEADER_ACTIONS = {SuperviseAction.FLAG: _("Case %(n)s is now supervised."),
+                  SuperviseAction.URGE: _("Case %(n)s was urged: whoever holds it has been told.")}
+NOTE_MAX = 500
+
+
+def leader_page(view):
+    """Sign-in required; an area or a case outside the actor's scope is the 404 page."""
+    @login_required
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except (NotFound, Http404):
+            return render(request, "command/leader/404.html", status=404)
+    return wrapped
+
+
+def _is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _percent(value) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+# --- the phone view ------------------------------------------------------------------------------------------
+
+def _crumbs(actor, place) -> list:
+    """The way from the actor's top region down to `place`, each a region the actor may open."""
+    top = top_region_for(actor)
+    found = {r.path: r for r in Region.objects.filter(path__in=ancestor_paths(place.path)).only("code", "name", "path")}
+    crumbs = [found[p] for p in ancestor_paths(place.path) if p in found and p.startswith(top.path)]
+    if isinstance(place, Grid):
+        crumbs.append(place)
+    return crumbs
+
+
+def _urged(case_ids: list[int]) -> dict[int, dict]:
+    """How often each case was urged, and when last."""
+    rows = (CaseSupervision.objects.filter(case_id__in=case_ids, action=SuperviseAction.URGE)
+            .values("case_id").annotate(times=Count("id"), last=Max("created_at")))
+    return {row["case_id"]: row for row in rows}
+
+
+def _case_rows(rows: list[dict]) -> list[dict]:
+    urged = _urged([row["id"] for row in rows])
+    return [{**row, "status_label": Status(row["status"]).label, "urged": urged.get(row["id"]),
+             "due_at": dt.datetime.fromisoformat(row["due_at"]) if isinstance(row["due_at"], str) else row["due_at"]}
+            for row in rows]
+
+
+def _row_of(case, now) -> dict:
+    """One case as the act-on list shows it (the shape of selectors.act_on)."""
+    return {"id": case.pk, "number": case.number, "light": light_of(case, now), "supervised": case.supervised,
+            "category": case.category.name if case.category_id else "",
+            "region": case.grid.name if case.grid_id else case.region.name,
+            "due_at": case.due_at, "status": case.status}
+
+
+def _figures(actor, place) -> dict:
+    data = overview(actor=actor, region=place)
+    return {"data": data, "key_rates": [(RATES[name][2], _percent(data["measures"][name])) for name in KEY_RATES]}
+
+
+def _phone_context(request, place, *, result: dict | None = None) -> dict:
+    actor = request.user
+    figures = _figures(actor, place)
+    data = figures["data"]
+    return {
+        **figures, "place": place, "crumbs": _crumbs(actor, place),
+        "children_label": LEVEL_NAMES.get(data["children_level"] or "", ""),
+        "cases": _case_rows(data["act_on"]), "may_supervise": can(actor, "cases.supervise_case"),
+        "result": result or {}, "region_code": data["region"]["code"],
+        "as_of": dt.datetime.fromisoformat(data["as_of"]),
+        "assessment_region": place.community.code if isinstance(place, Grid) else place.code,
+    }
+
+
+@leader_page
+@require_GET
+def phone(request):
+    place = place_for(actor=request.user, code=request.GET.get("region"), grids=True)
+    return render(request, "command/leader/phone.html", _phone_context(request, place))
+
+
+def _back(region_code: str, pk: int) -> str:
+    query = f"?{urlencode({'region': region_code})}" if region_code else ""
+    return f"{reverse('command:leader')}{query}#case-{pk}"
+
+
+@leader_page
+@require_POST
+def supervise(request, pk):
+    """督办 / 催办 one case of the act-on list; the answer is the case's row again (htmx) or the page."""
+    actor = request.user
+    case = case_get_for(actor=actor, pk=pk)
+    action = request.POST.get("action", "")
+    region_code = "".join(ch for ch in request.POST.get("region", "") if ch.isalnum())[:20]
+    try:
+        if action not in LEADER_ACTIONS:
+            raise invalid(gettext("Choose supervise or urge."), "supervise_action_invalid", "action")
+        case_supervise(actor=actor, case=case.pk, action=action, note=request.POST.get("note", "")[:NOTE_MAX])
+    except NotFound:
+        raise
+    except DomainError as error:
+        result = {"id": case.pk, "ok": False, "message": str(error.message)}
+        status = error.status
+    else:
+        result = {"id": case.pk, "ok": True, "message": str(LEADER_ACTIONS[action]) % {"n": case.number}}
+        status = 200
+        if not _is_htmx(request):
+            messages.success(request, result["message"])
+            return HttpResponseRedirect(_back(region_code, case.pk), status=303)
+    if _is_htmx(request):
+        case = case_get_for(actor=actor, pk=pk)
+        context = {"case": _case_rows([_row_of(case, clock.now())])[0], "result": result,
+                   "may_supervise": can(actor, "cases.supervise_case"), "region_code": region_code}
+        if result["ok"]:  # the supervised count may have moved: the figures come along (out of band)
+            with contextlib.suppress(NotFound):  # the area came from the form: it may not be the actor's
+                context.update(_figures(actor, place_for(actor=actor, code=region_code, grids=True)), oob=True)
+        return render(request, "command/leader/_answer.html", context, status=status)
+    place = place_for(actor=actor, code=region_code, grids=True)
+    return render(request, "command/leader/phone.html", _phone_context(request, place, result=result),
+                  status=status)
+
+
+# --- the monthly assessment ------------------------------------------------------------------------------------
+
+def _assessment_context(request) -> tuple[dict, int]:
+    actor = request.user
+    params = request.GET
+    region = place_for(actor=actor, code=params.get("region"), grids=False)
+    level = params.get("level") or "street"
+    error, status = "", 200
+    try:
+        year, month = month_of(params.get("month"))
+    except DomainError as refused:
+        error, status = str(refused.message), refused.status
+        year, month = month_of("")
+    summary = region_month(actor=actor, region=region, year=year, month=month)  # the scope check: 404
+    rows = []
+    if not error:
+        try:
+            rows = assessment(actor=actor, region=region, year=year, month=month, level=level)
+        except DomainError as refused:
+            error, status = str(refused.message), refused.status
+    month_value = f"{year:04d}-{month:02d}"
+    query = urlencode({"region": region.code, "month": month_value, "level": level})
+    next_level = NEXT_LEVEL.get(level)
+    table = [{
+        "rank": rank, "code": row["code"], "name": row["name"], "score": row["score"], "grade": row["grade"],
+        "drill": (f"?{urlencode({'region': row['code'], 'month': month_value, 'level': next_level})}"
+                  if next_level else ""),
+        "cells": [row[name] for name in KEY_COUNTS] + [_percent(row[name]) for name in KEY_RATES],
+    } for rank, row in enumerate(rows, 1)]
+    context = {
+        "region": region, "crumbs": _crumbs(actor, region), "year": year, "month": month,
+        "month_value": "" if error and params.get("month") else month_value, "month_given": params.get("month", ""),
+        "level": level, "levels": [(code, LEVEL_NAMES[code]) for code in ASSESSMENT_LEVELS],
+        "error": error, "rows": table, "summary": summary, "query": query,
+        "headers": [COUNTS[name] for name in KEY_COUNTS] + [RATES[name][2] for name in KEY_RATES],
+        "summary_counts": [(COUNTS[name], summary.counts[name]) for name in KEY_COUNTS],
+        "summary_rates": [(RATES[name][2], _percent(summary.rates[name])) for name in KEY_RATES],
+        "level_label": LEVEL_NAMES.get(level, ""),
+        "csv": f"{reverse('v1:command-assessment-csv')}?{query}",
+        "xlsx": f"{reverse('v1:command-assessment-xlsx')}?{query}",
+        "print": f"{reverse('command:assessment-print')}?{query}",
+        "generated": clock.now(),
+    }
+    return context, status
+
+
+@leader_page
+@require_GET
+def assessment_page(request):
+    context, status = _assessment_context(request)
+    return render(request, "command/assessment/page.html", context, status=status)
+
+
+@leader_page
+@require_GET
+def assessment_print(request):
+    context, status = _assessment_context(request)
+    return render(request, "command/assessment/print.html", context, status=status)
