@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from yiwang.cases import services as cases
 from yiwang.cases.models import Case
 
-from .conftest import IN_A, jpeg, last_code
+from .conftest import IN_A, error_next_to, jpeg, last_code
 
 pytestmark = pytest.mark.django_db
 
@@ -32,10 +32,38 @@ def test_bad_report_input_is_refused_in_chinese_next_to_the_field_and_kept(clien
     client.force_login(cast.resident)
     response = client.post("/m/report/", {"description": "", "address": "某处"}, HTTP_ACCEPT="application/json")
     assert response.status_code == 400
-    errors = response.json()["errors"]
-    assert "描述" in "".join(errors["description"]) or errors["description"]
+    assert response.json()["errors"]["description"] == ["请描述问题。"]
+    response = client.post("/m/report/", {"description": "", "address": "某处"})  # without the page's script
+    assert response.status_code == 400
+    assert error_next_to(response.content.decode(), "description") == "请描述问题。"
     response = client.post("/m/report/", {"description": "路边垃圾", "address": "不存在的地方"})
-    assert response.status_code == 400 and "路边垃圾" in response.content.decode()
+    page = response.content.decode()
+    assert response.status_code == 400 and "路边垃圾" in page and 'value="不存在的地方"' in page
+    assert error_next_to(page, "address") == "请给出位置：您的定位、地图上的一点，或写明社区、街道的地址。"
+    assert error_next_to(page, "description") == ""
+    assert not Case.objects.exists()
+
+
+@pytest.mark.parametrize(("language", "described", "bad_phone"), [
+    ("zh-hans", "请描述问题。", "请输入 11 位手机号码，例如 13812345678。"),
+    ("en", "Describe the problem.", "Enter an 11-digit mobile phone number, such as 13812345678."),
+])
+def test_an_anonymous_reports_bad_input_is_refused_next_to_the_field_in_the_readers_language(
+        client, world, language, described, bad_phone):
+    data = {"description": "", "contact_phone": "13812345678", **IN_A}
+    response = client.post("/m/report/", data, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 400
+    assert error_next_to(response.content.decode(), "description") == described
+    response = client.post("/m/report/", {**data, "description": "路边垃圾", "contact_phone": "12345"},
+                           HTTP_ACCEPT_LANGUAGE=language)
+    page = response.content.decode()
+    assert response.status_code == 400 and error_next_to(page, "contact_phone") == bad_phone
+    assert error_next_to(page, "description") == "" and 'value="12345"' in page
+    response = client.post("/m/report/", {**data, "contact_phone": "12345"}, HTTP_ACCEPT="application/json",
+                           HTTP_ACCEPT_LANGUAGE=language)
+    assert response.json()["errors"] == {"description": [described]}
+    response = client.post("/m/login/", {"action": "send", "phone": "12345"}, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 400 and error_next_to(response.content.decode(), "phone") == bad_phone
     assert not Case.objects.exists()
 
 
