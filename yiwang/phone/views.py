@@ -208,10 +208,10 @@ def _submit(request, *, patrol: bool) -> tuple[int, dict]:
         raise Refused(_errors_of(form))
     data = form.cleaned_data
     actor = None if anonymous else request.user
-    kept = _kept_chosen(request, "photos")
+    kept = _kept_chosen(request, "photos", strict=True)
     new_photos = _uploads(request.FILES.getlist("photos"))
     photos = _kept_uploads(kept) + new_photos
-    after = (_kept_uploads(_kept_chosen(request, "after_photos")) + _uploads(request.FILES.getlist("after_photos"))
+    after = (_kept_uploads(_kept_chosen(request, "after_photos", strict=True)) + _uploads(request.FILES.getlist("after_photos"))
              if patrol and data["fixed"] else [])
     lat, lon, region = data.get("lat"), data.get("lon"), None
     if lat is None and photos:
@@ -277,15 +277,23 @@ def _kept_held(request) -> dict:
     return {token: entry for token, entry in request.session.get(KEPT, {}).items() if entry.get("at", 0) > cutoff}
 
 
-def _kept_chosen(request, field: str) -> list[tuple[str, dict]]:
-    """The kept photos this form carries for `field`, less those marked to remove; only this session's."""
+def _kept_chosen(request, field: str, *, strict: bool = False) -> list[tuple[str, dict]]:
+    """The kept photos this form carries for `field`, less those marked to remove; only this session's. With
+    `strict`, a token this session does not hold (expired, or never its own) refuses the report rather than
+    sending it without the photo."""
     held, removed = _kept_held(request), set(request.POST.getlist("kept_remove"))
     chosen: dict = {}
     for token in request.POST.getlist(f"kept_{field}"):
         entry = held.get(token)
         if entry is not None and entry["field"] == field and token not in removed:
             chosen[token] = entry
+        elif entry is None and token not in removed and strict:
+            raise Refused({"photos": [_kept_gone()]})
     return list(chosen.items())
+
+
+def _kept_gone() -> str:
+    return gettext("A photo uploaded earlier is no longer available. Please choose it again.")
 
 
 def _kept_uploads(chosen: list[tuple[str, dict]]) -> list[Upload]:
@@ -295,8 +303,7 @@ def _kept_uploads(chosen: list[tuple[str, dict]]) -> list[Upload]:
             with default_storage.open(entry["name"], "rb") as stored:
                 uploads.append(Upload(name=entry["label"] or "photo.jpg", content=stored.read()))
         except FileNotFoundError:
-            raise Refused({"photos": [gettext("A photo uploaded earlier is no longer available. Please choose "
-                                              "it again.")]}) from None
+            raise Refused({"photos": [_kept_gone()]}) from None
     return uploads
 
 

@@ -159,10 +159,15 @@ def test_a_kept_photo_is_only_for_the_session_that_uploaded_it(client, world, me
     photo = SimpleUploadedFile("a.jpg", jpeg(), content_type="image/jpeg")
     tokens = kept_tokens(client.post("/m/report/", {**data, "description": "", "photos": photo}).content.decode())
     assert len(tokens) == 1
-    other = Client()
+    other = Client()  # another session, sending the token: refused as if it had expired, and nothing leaks
     response = other.post("/m/report/", {**data, "description": "路边垃圾", "kept_photos": tokens})
-    assert response.status_code == 302
-    assert Case.objects.get().attachments.count() == 0
+    page = response.content.decode()
+    gone = translated("A photo uploaded earlier is no longer available. Please choose it again.")
+    assert response.status_code == 400 and error_next_to(page, "photos") == gone
+    assert kept_tokens(page) == [] and not Case.objects.exists()
+    assert other.get(f"/m/report/kept/{tokens[0]}/").status_code == 404
+    response = other.post("/m/report/", {**data, "description": "路边垃圾"})  # as the page now stands
+    assert response.status_code == 302 and Case.objects.get().attachments.count() == 0
 
 
 def test_a_bad_file_among_good_photos_is_refused_and_the_good_ones_are_kept(client, world, media):
@@ -176,3 +181,19 @@ def test_a_bad_file_among_good_photos_is_refused_and_the_good_ones_are_kept(clie
     assert len(kept_tokens(page)) == 1 and not Case.objects.exists()
     response = client.post("/m/report/", {**data, "kept_photos": kept_tokens(page)})
     assert response.status_code == 302 and Case.objects.get().attachments.count() == 1
+
+
+def test_a_patrol_reports_after_photo_is_kept_when_refused_for_what_was_done(client, cast, media):
+    client.force_login(cast.grid_worker)
+    data = {"description": "井盖缺失", "category": "E0102", "fixed": "1", **IN_A}
+    after = SimpleUploadedFile("after.jpg", jpeg(size=(72, 40)), content_type="image/jpeg")
+    response = client.post("/m/grid/report/", {**data, "fixed_result": "", "after_photos": after})
+    page = response.content.decode()
+    assert response.status_code == 400 and error_next_to(page, "fixed_result") == "请说明您在现场做了什么处理。"
+    tokens = re.findall(r'name="kept_after_photos" value="([^"]+)"', page)
+    assert len(tokens) == 1 and kept_tokens(page) == []
+    response = client.post("/m/grid/report/", {**data, "fixed_result": "已补上井盖", "kept_after_photos": tokens})
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert case.channel == "patrol" and case.self_handled
+    assert [(a.width, a.action) for a in case.attachments.all()] == [(72, "self_handle")]
