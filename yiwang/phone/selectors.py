@@ -14,7 +14,8 @@ MAX_GRIDS = 50
 
 def categories_at(*, path: str = "") -> dict:
     """The active subcategories of the catalogue that applies at `path`, as the report form offers them: code,
-    name in the reader's language, the major category's name, and search words."""
+    name in the reader's language, the major category's name, `names` (its names in both languages, which the
+    description's words are matched against for suggestions) and search words."""
     catalogue = catalogue_for(path=path)
     if catalogue is None:
         return {"catalogue": None, "items": []}
@@ -24,7 +25,8 @@ def categories_at(*, path: str = "") -> dict:
               .select_related("parent").order_by("code")):
         name = (c.name_en or c.name) if english else c.name
         group = (c.parent.name_en or c.parent.name) if english else c.parent.name
-        items.append({"code": c.code, "name": name, "group": group, "words": f"{c.name} {c.name_en} {c.parent.name}"})
+        items.append({"code": c.code, "name": name, "group": group, "names": f"{c.name} {c.name_en}".strip(),
+                      "words": f"{c.name} {c.name_en} {c.parent.name} {c.parent.name_en}".strip()})
     return {"catalogue": catalogue.pk, "items": items}
 
 

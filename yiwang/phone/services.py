@@ -17,8 +17,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.core import clock
-from yiwang.core.errors import DomainError, invalid
+from yiwang.core.errors import DomainError, ValidationFailed, invalid
 from yiwang.core.services import audit_write
+from yiwang.media.processing import photo_position
+from yiwang.media.services import media_prepare, media_write
 from yiwang.phone.models import DuplicateClaim, LoginCode
 
 PHONE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")  # a mainland mobile number: texts reach it
@@ -176,3 +178,27 @@ def phone_report(*, actor, channel: str, same_as=None, fixed_result: str = "", f
             case = cases.case_self_handle(actor=actor, case=case, result=fixed_result, attachments=fixed_photos,
                                           now=now)
     return case
+
+
+# --- photos kept while a form is refused ----------------------------------------------------------------------
+
+def photos_keep(*, uploads: Iterable, room: int) -> tuple[list[dict], list[str]]:
+    """Store the good photos of a report that was refused for another reason, so the person need not pick them
+    again: each is checked and stored like any attachment (content-addressed, under cases/), but attached to no
+    case yet. Returns (kept, refusals): per kept file {name, thumbnail, label, position} — to be held in the
+    sender's session, which alone may use them — and the message of each file refused. At most `room` files are
+    kept. A file no report takes is an orphan that `media_orphans_sweep` removes after a day."""
+    kept, refusals = [], []
+    for upload in uploads:
+        if len(kept) >= room:
+            break
+        try:
+            processed = media_prepare([upload])
+        except ValidationFailed as error:
+            refusals.append(str(error.message))
+            continue
+        position = photo_position(upload)  # read now: the stored copy carries no EXIF
+        for stored in media_write(processed):
+            kept.append({"name": stored.name, "thumbnail": stored.thumbnail_name,
+                         "label": (upload.name or "")[:80], "position": list(position) if position else None})
+    return kept, refusals

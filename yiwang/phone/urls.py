@@ -8,6 +8,7 @@ urlpatterns = [
     path("login/", views.sign_in, name="login"),
     path("report/", views.report, name="report"),
     path("report/sent/<str:number>/", views.sent, name="sent"),
+    path("report/kept/<str:token>/", views.kept_photo, name="kept-photo"),
     path("categories/", views.categories, name="categories"),
     path("place/", views.place, name="place"),
     path("duplicates/", views.duplicates, name="duplicates"),

@@ -4,9 +4,12 @@ calls one service; refusals come back next to the field they concern, with nothi
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.contrib.auth import login
 from django.core.cache import cache
+from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,6 +34,7 @@ from yiwang.core.idempotency import fingerprint, idempotent
 from yiwang.geo.selectors import grid_locate
 from yiwang.media.processing import Upload
 from yiwang.media.selectors import attachments_for_cases, photo_report_position
+from yiwang.media.views import serve
 from yiwang.org.selectors import category_by_code
 from yiwang.phone import selectors, services
 from yiwang.phone.forms import (
@@ -49,6 +53,10 @@ FIELD_OF = {"lat": "location", "lon": "location", "location": "location", "attac
             "reason": "reason", "rating": "rating", "comment": "comment", "category": "category",
             "description": "description", "address": "address", "answers": "category"}
 ANONYMOUS_PER_HOUR = 10  # reports without an account from one address
+KEPT = "phone.kept_photos"  # in the session: {token: a photo of a refused report, kept for its next sending}
+KEPT_FIELDS = ("photos", "after_photos")
+KEPT_HOURS = 20  # within the day after which media_orphans_sweep removes a file no case took
+KEPT_MAX = 30  # in one session
 
 
 class Refused(Exception):
@@ -135,11 +143,11 @@ def sign_in(request):
 
 # --- report 随手拍 / patrol ------------------------------------------------------------------------------------
 
-def _report_context(request, *, patrol: bool, form=None, errors=None) -> dict:
+def _report_context(request, *, patrol: bool, form=None, errors=None, kept=None) -> dict:
     kind = selectors.reporter_kind(request.user)
     path = request.user.region_path if _signed_in(request) and request.user.region_path else ""
     return {
-        "form": form, "errors": errors or {}, "kind": kind, "patrol": patrol,
+        "form": form, "errors": errors or {}, "kind": kind, "patrol": patrol, "kept": kept or {},
         "anonymous": not _signed_in(request), "categories": selectors.categories_at(path=path),
         "tile_url": _tile_url(), "nav": "grid-report" if patrol else "report",
         "grids": _grid_shapes(request.user) if patrol else [],
@@ -165,12 +173,14 @@ def report(request, patrol: bool = False):
     except Refused as refused:
         if wants_json:
             return JsonResponse({"errors": refused.errors}, status=400)
-        context = _report_context(request, patrol=patrol, form=request.POST, errors=refused.errors)
+        kept = _kept_after_refusal(request, refused.errors)
+        context = _report_context(request, patrol=patrol, form=request.POST, errors=refused.errors, kept=kept)
         return render(request, "phone/report.html", context, status=400)
     except DomainError as error:  # a reused key, a bad key
         if wants_json:
             return JsonResponse({"errors": {"__all__": [str(error.message)]}}, status=error.status)
         raise
+    _kept_forget(request)
     if wants_json:
         response = JsonResponse(body, status=status)
         if replayed:
@@ -198,11 +208,14 @@ def _submit(request, *, patrol: bool) -> tuple[int, dict]:
         raise Refused(_errors_of(form))
     data = form.cleaned_data
     actor = None if anonymous else request.user
-    photos = _uploads(request.FILES.getlist("photos"))
-    after = _uploads(request.FILES.getlist("after_photos")) if patrol and data["fixed"] else []
+    kept = _kept_chosen(request, "photos", strict=True)
+    new_photos = _uploads(request.FILES.getlist("photos"))
+    photos = _kept_uploads(kept) + new_photos
+    after = (_kept_uploads(_kept_chosen(request, "after_photos", strict=True)) + _uploads(request.FILES.getlist("after_photos"))
+             if patrol and data["fixed"] else [])
     lat, lon, region = data.get("lat"), data.get("lon"), None
     if lat is None and photos:
-        lat, lon = photo_report_position(photos) or (None, None)
+        lat, lon = _kept_position(kept) or photo_report_position(new_photos) or (None, None)
     path = ""
     if lat is not None:
         location = grid_locate(lat=lat, lon=lon)
@@ -253,6 +266,103 @@ def _submit(request, *, patrol: bool) -> tuple[int, dict]:
     else:
         target = reverse("phone:mine-case", args=[case.pk])
     return 201, {"id": case.pk, "number": case.number, "status": case.status, "redirect": target}
+
+
+# Photos of a refused report (sent without the page's script) are stored at once and held in the sender's
+# session: the page shows them again, carries their tokens in hidden fields, and the next sending attaches them,
+# so nothing uploaded is lost. A token names a photo only in the session that uploaded it.
+
+def _kept_held(request) -> dict:
+    cutoff = clock.now().timestamp() - KEPT_HOURS * 3600
+    return {token: entry for token, entry in request.session.get(KEPT, {}).items() if entry.get("at", 0) > cutoff}
+
+
+def _kept_chosen(request, field: str, *, strict: bool = False) -> list[tuple[str, dict]]:
+    """The kept photos this form carries for `field`, less those marked to remove; only this session's. With
+    `strict`, a token this session does not hold (expired, or never its own) refuses the report rather than
+    sending it without the photo."""
+    held, removed = _kept_held(request), set(request.POST.getlist("kept_remove"))
+    chosen: dict = {}
+    for token in request.POST.getlist(f"kept_{field}"):
+        entry = held.get(token)
+        if entry is not None and entry["field"] == field and token not in removed:
+            chosen[token] = entry
+        elif entry is None and token not in removed and strict:
+            raise Refused({"photos": [_kept_gone()]})
+    return list(chosen.items())
+
+
+def _kept_gone() -> str:
+    return gettext("A photo uploaded earlier is no longer available. Please choose it again.")
+
+
+def _kept_uploads(chosen: list[tuple[str, dict]]) -> list[Upload]:
+    uploads = []
+    for _token, entry in chosen:
+        try:
+            with default_storage.open(entry["name"], "rb") as stored:
+                uploads.append(Upload(name=entry["label"] or "photo.jpg", content=stored.read()))
+        except FileNotFoundError:
+            raise Refused({"photos": [_kept_gone()]}) from None
+    return uploads
+
+
+def _kept_position(chosen: list[tuple[str, dict]]) -> tuple[float, float] | None:
+    """The position a kept photo carried (read when it arrived), as `photo_report_position` reads a new one."""
+    for _token, entry in chosen:
+        if entry.get("position") and grid_locate(lat=entry["position"][0], lon=entry["position"][1]) is not None:
+            return tuple(entry["position"])
+    return None
+
+
+def _kept_after_refusal(request, errors: dict) -> dict:
+    """Keep the photos of a refused plain-form report for its next sending: those it carried already and the
+    good ones just uploaded (a bad file's message joins the photos' errors). {field: [{token, label, thumb}]}"""
+    held = _kept_held(request)
+    now = clock.now().timestamp()
+    shown: dict = {}
+    for field in KEPT_FIELDS:
+        chosen = [(token, entry) for token, entry in _kept_chosen(request, field)
+                  if default_storage.exists(entry["name"])]
+        files = request.FILES.getlist(field)
+        for file in files:
+            file.seek(0)
+        room = max(0, settings.YIWANG_MAX_ATTACHMENTS - len(chosen))
+        new, refusals = services.photos_keep(uploads=_uploads(files), room=room)
+        for entry in new:
+            token = secrets.token_urlsafe(12)
+            held[token] = {**entry, "field": field, "at": now}
+            chosen.append((token, held[token]))
+        for message in refusals:
+            if message not in errors.setdefault("photos", []):
+                errors["photos"].append(message)
+        shown[field] = [{"token": token, "label": entry["label"], "thumb": bool(entry["thumbnail"])}
+                        for token, entry in chosen]
+    for token in request.POST.getlist("kept_remove"):
+        held.pop(token, None)
+    newest = sorted(held.items(), key=lambda item: item[1]["at"])[-KEPT_MAX:]
+    request.session[KEPT] = dict(newest)
+    return shown
+
+
+def _kept_forget(request) -> None:
+    """A report was made: the photos it carried are its attachments now."""
+    used = {token for field in KEPT_FIELDS for token in request.POST.getlist(f"kept_{field}")}
+    held = request.session.get(KEPT)
+    if held and used & set(held):
+        request.session[KEPT] = {token: entry for token, entry in held.items() if token not in used}
+
+
+@require_GET
+def kept_photo(request, token: str):
+    """The thumbnail of a photo kept for this session's refused report (no one else's session names it)."""
+    entry = _kept_held(request).get(token)
+    if entry is None or not entry.get("thumbnail"):
+        raise Http404()
+    try:
+        return serve(request, entry["thumbnail"], "image/jpeg", f'"kept-{token}"', "photo.jpg")
+    except NotFound:
+        raise Http404() from None
 
 
 def _same_as(actor, pk, category, lat, lon) -> Case | None:

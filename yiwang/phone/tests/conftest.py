@@ -38,3 +38,22 @@ def _fresh_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Stored files in a fresh folder, on the local file storage."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    return settings.MEDIA_ROOT
+
+
+def error_next_to(html: str, field: str) -> str:
+    """The text of the shown error message that belongs to `field` on a page — the element `err-<field>` which
+    the field names in its aria-describedby — or "" when there is none."""
+    found = re.search(rf'<p class="error" id="err-{field}"(?P<attrs>[^>]*)>(?P<text>.*?)</p>', html, re.S)
+    if found is None or "hidden" in found["attrs"]:
+        return ""
+    described = re.search(rf'<(?:input|textarea|select)[^>]*\bid="{field}"[^>]*>', html, re.S)
+    assert described and f"err-{field}" in described[0], f"#{field} does not point at its error message"
+    return found["text"].strip()

@@ -32,3 +32,144 @@ def test_an_anonymous_report_made_offline_is_sent_once_when_back_online(new_page
     page.context.set_offline(False)
     page.wait_for_function("document.getElementById('yw-queue').textContent.includes('YW')", timeout=15000)
     assert Case.objects.filter(reporter_phone="13812345678").count() == 1
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_resident_signs_in_with_the_code_the_console_sms_backend_prints(new_page, live_server, world, settings,
+                                                                          capsys):
+    """Phone number, "send me a code", the code as the console backend prints it; a wrong code is refused in
+    Chinese next to the code field (and counts); the right one signs in and lands on the page asked for."""
+    import re
+
+    from yiwang.accounts.models import User
+    from yiwang.phone.models import LoginCode
+
+    settings.YIWANG_SMS_BACKEND = "yiwang.notifications.sms.ConsoleBackend"
+    page = new_page("phone")
+    page.goto(f"{live_server.url}/m/mine/")  # signed out: sent to the sign-in page, to come back here
+    assert page.url.startswith(f"{live_server.url}/m/login/")
+    page.fill("#phone", "12345")
+    page.click("button[value=send]")
+    assert page.locator("#err-phone").inner_text() == "请输入 11 位手机号码，例如 13812345678。"
+    assert page.get_attribute("#phone", "aria-invalid") == "true"
+    capsys.readouterr()
+    page.fill("#phone", "138 1234 5678")
+    page.click("button[value=send]")
+    page.wait_for_selector("#code")
+    assert page.locator(".msg-success").inner_text() == "验证码已发送到您的手机，5 分钟内有效。"
+    printed = capsys.readouterr().out
+    code = re.search(r"SMS to 13812345678: .*?(\d{6})", printed)[1]
+
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    page.fill("#code", wrong)
+    page.click("button[value=verify]")
+    assert page.locator("#err-code").inner_text() == "验证码不正确，还可以再试 4 次。"
+    assert page.get_attribute("#code", "aria-invalid") == "true"
+    assert "err-code" in page.get_attribute("#code", "aria-describedby")
+    assert LoginCode.objects.get(phone="13812345678").attempts == 1
+    assert not User.objects.filter(phone="13812345678").exists()
+    screenshot(page, "phone-login-wrong-code")
+
+    page.fill("#code", code)
+    with page.expect_navigation():
+        page.click("button[value=verify]")
+    assert page.url == f"{live_server.url}/m/mine/"
+    assert page.locator("h1").inner_text() == "我的上报"
+    assert page.locator("button", has_text="退出").count() == 1  # signed in: the bar offers to sign out
+    assert User.objects.get(phone="13812345678").username == "m13812345678"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("locale", "lamp"), [("zh-CN", "路灯"), ("en", "Street light")])
+def test_the_words_typed_suggest_a_category_that_the_keyboard_can_choose(new_page, live_server, world, locale, lamp):
+    category("C0120")  # loads the catalogue a transactional test's flush removed
+    page = new_page("phone", locale=locale)
+    page.goto(f"{live_server.url}/m/report/")
+    page.locator("#description").press_sequentially("路灯不亮")
+    suggested = page.locator("#cat-list input[value=C0120]")
+    suggested.wait_for()
+    assert page.locator("#cat-list label[for=cat-C0120-s]").inner_text().startswith(lamp)
+    assert page.locator("#cat-list input").count() <= 4  # a few suggestions, not the catalogue
+    page.focus("#cat-search")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.value") == "C0120"
+    page.keyboard.press("Space")
+    assert page.input_value("#category") == "C0120"
+    assert lamp in page.locator("#cat-chosen").inner_text()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_report_page_is_usable_by_keyboard_and_in_large_text(new_page, live_server, world):
+    category("E0102")
+    page = new_page("phone")
+    page.goto(f"{live_server.url}/m/report/")
+    normal = page.evaluate("parseFloat(getComputedStyle(document.getElementById('description')).fontSize)")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    order = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
+        if order[-1] == "yw-large":
+            break
+    assert order[-1] == "yw-large"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.documentElement.classList.contains('large')")
+    assert page.get_attribute("#yw-large", "aria-pressed") == "true"
+    large = page.evaluate("parseFloat(getComputedStyle(document.getElementById('description')).fontSize)")
+    assert large >= normal * 1.2
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # nothing runs off the side
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("document.activeElement.id"))
+        if order[-1] == "send":
+            break
+    for control in ("photos", "album", "use-gps", "open-map", "address", "description", "cat-search",
+                    "contact_phone", "send"):
+        assert control in order, f"#{control} is not reached by Tab"
+    assert axe_violations(page) == []
+    screenshot(page, "phone-report-large-text")
+    page.reload()  # remembered on this phone
+    assert page.evaluate("document.documentElement.classList.contains('large')")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_without_javascript_a_refused_report_keeps_its_photo(new_page, live_server, world, settings, tmp_path):
+    """The plain form (a browser without script): refused for the missing description, the page says so next to
+    the field and shows the photo already uploaded; sent again without choosing it, the case has the photo."""
+    import io
+
+    from PIL import Image
+
+    from yiwang.cases.models import Case
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    category("E0102")
+    photo = io.BytesIO()
+    Image.new("RGB", (120, 90), "orange").save(photo, "JPEG")
+    page = new_page("phone", java_script_enabled=False)
+    page.goto(f"{live_server.url}/m/report/")
+    page.set_input_files("#album", {"name": "heap.jpg", "mimeType": "image/jpeg", "buffer": photo.getvalue()})
+    page.fill("#address", "甲社区 东门")
+    page.fill("#contact_phone", "13812345678")
+    with page.expect_navigation():
+        page.click("#send")
+    assert page.locator("#err-description").inner_text() == "请描述问题。"
+    assert page.get_attribute("#description", "aria-invalid") == "true"
+    kept = page.locator("#kept-photos img")
+    assert kept.count() == 1 and kept.evaluate("img => img.complete && img.naturalWidth") > 0
+    assert page.input_value("#address") == "甲社区 东门" and page.input_value("#contact_phone") == "13812345678"
+    assert Case.objects.count() == 0
+    screenshot(page, "phone-report-kept-photo")
+    page.fill("#description", "东门垃圾堆积")
+    with page.expect_navigation():
+        page.click("#send")
+    case = Case.objects.get()
+    assert page.url == f"{live_server.url}/m/report/sent/{case.number}/"
+    assert case.description == "东门垃圾堆积" and case.address == "甲社区 东门"
+    assert [(a.width, a.height) for a in case.attachments.all()] == [(120, 90)]

@@ -165,8 +165,10 @@
     var words = bigrams(description.value);
     if (!words.length) return [];
     return catalogue.items.map(function (c) {
-      var score = 0, name = (c.name + " " + c.words).toLowerCase();
-      words.forEach(function (w) { if (c.name.toLowerCase().indexOf(w) >= 0) score += 2; else if (name.indexOf(w) >= 0) score += 1; });
+      // A word of the category's own name (in either language: a description is often typed in Chinese on
+      // a page shown in English) counts twice a word of its group's name.
+      var score = 0, names = (c.name + " " + (c.names || "")).toLowerCase(), all = (names + " " + c.words).toLowerCase();
+      words.forEach(function (w) { if (names.indexOf(w) >= 0) score += 2; else if (all.indexOf(w) >= 0) score += 1; });
       return [score, c];
     }).filter(function (p) { return p[0] > 1; }).sort(function (a, b) { return b[0] - a[0]; })
       .slice(0, 4).map(function (p) { return p[1]; });
@@ -226,8 +228,12 @@
   function check() {
     var errors = {};
     if (!description.value.trim()) errors.description = msg.description;
-    if (!lat.value && !$("address").value.trim() && !photos.length) errors.location = msg.location;
-    if (photos.length > 9) errors.photos = msg.photosCount;
+    // Photos kept from a refused sending (shown above the new ones, sent by their tokens) count too.
+    var kept = Array.prototype.filter.call(form.querySelectorAll("input[name=kept_photos]"), function (h) {
+      var box = $("kept-remove-" + h.value); return !(box && box.checked);
+    }).length;
+    if (!lat.value && !$("address").value.trim() && !photos.length && !kept) errors.location = msg.location;
+    if (photos.length + kept > 9) errors.photos = msg.photosCount;
     if (photos.concat(after).some(function (f) { return f.type && f.type.indexOf("image/") !== 0; })) errors.photos = msg.photosType;
     if (patrol && !chosen.value) errors.category = msg.category;
     if (patrol && $("fixed").checked && !$("fixed_result").value.trim()) errors.fixed_result = msg.fixed;
