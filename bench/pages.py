@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """Benchmark: the pages' budgets (issue 5), in Debian's chromium driven by Playwright, against the production server.
 
-Run from the repository root:  python bench/pages.py        (make bench runs it)
+Run from the repository root:  python bench/pages.py [--keep DIR]        (make bench runs it)
 
 1. A scratch installation in a temporary folder, set up as ``make demo`` does: DEBUG off, a secret key,
    ``migrate``, ``collectstatic`` (WhiteNoise's hashed, precompressed files), ``seed_demo --cases N`` (the demo
    city, its accounts with the password ``yiwang-demo`` and N cases of history; BENCH_PAGES_CASES, default
-   200), then gunicorn (config.wsgi, 2 workers × 4 threads) on a free loopback port.
+   200; with --keep DIR the installation is made in DIR and reused by later runs), then gunicorn (config.wsgi, 2 workers × 4 threads) on a free loopback port.
 2. The resident report page ``/m/report/``, as an anonymous resident on a phone (390×844), LOADS times
    (BENCH_PAGES_LOADS, default 5), each in a new browser context — an empty cache and no cookies — after two
    loads not counted (they warm the server's workers, not the browser). For each load:
@@ -84,7 +84,7 @@ def manage(env, *args) -> None:
     print(f"  manage.py {' '.join(args)}: {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def installation(workdir: Path) -> dict:
+def installation(workdir: Path, reuse: bool) -> dict:
     env = {**os.environ, "SECRET_KEY": "bench-" + uuid.uuid4().hex, "YIWANG_VAR_DIR": str(workdir),
            "YIWANG_MEDIA_ROOT": str(workdir / "media"), "ALLOWED_HOSTS": "127.0.0.1", "YIWANG_DEBUG": "0",
            "YIWANG_LOG_LEVEL": "WARNING"}
@@ -92,7 +92,7 @@ def installation(workdir: Path) -> dict:
         env.pop(name, None)
     manage(env, "migrate", "--no-input", "-v", "0")
     manage(env, "collectstatic", "--no-input", "-v", "0")
-    manage(env, "seed_demo", "--cases", str(CASES), "-v", "0")
+    manage(env, "seed_demo", "--cases", str(CASES), "-v", "0", *(["--if-missing"] if reuse else []))
     return env
 
 
@@ -129,8 +129,11 @@ class Server:
 TIMING_JS = """() => {
   const nav = performance.getEntriesByType("navigation")[0];
   const ready = performance.getEntriesByName("yw-report-ready")[0];
+  const fcp = performance.getEntriesByName("first-contentful-paint")[0];
   return {load: nav.loadEventEnd, dcl: nav.domContentLoadedEventEnd, ttfb: nav.responseStart,
-          ready: ready ? ready.startTime : null,
+          ready: ready ? ready.startTime : null, fcp: fcp ? fcp.startTime : null,
+          spans: Object.fromEntries([nav, ...performance.getEntriesByType("resource")]
+              .map(r => [r.name, [r.startTime, r.responseEnd]])),
           resourceTransfer: nav.transferSize + performance.getEntriesByType("resource")
               .reduce((sum, r) => sum + r.transferSize, 0)};
 }"""
@@ -210,14 +213,21 @@ def kb(n: float) -> str:
 
 
 def main() -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--keep", help="make the installation in this folder and reuse it in later runs")
+    args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     from yiwang.web.testing.browser import DESKTOP, PHONE, launch
 
     presets = {"phone": PHONE, "desktop": DESKTOP}
     with tempfile.TemporaryDirectory(prefix="yiwang-bench-pages-") as tmp:
-        print(f"Scratch installation under {tmp} (SQLite, {CASES} cases of history)", flush=True)
-        env = installation(Path(tmp))
+        workdir = Path(args.keep).resolve() if args.keep else Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        print(f"Installation under {workdir} (SQLite, {CASES} cases of history)", flush=True)
+        env = installation(workdir, reuse=bool(args.keep))
         server = Server(env)
         try:
             with sync_playwright() as playwright:
@@ -232,12 +242,17 @@ def main() -> int:
             server.stop()
 
     print("\n/m/report/ (anonymous, phone), first load with an empty cache — what came over the wire (last load):")
+    spans = loads[-1]["spans"]
     for resource, size in sorted(loads[-1]["by_url"].items(), key=lambda item: -item[1]):
-        print(f"  {kb(size):>10}  {resource.replace(server.url, '')}")
-    print(f"\n{'load':>4} {'bytes':>10} {'TTFB':>8} {'DCL':>8} {'ready':>8} {'load end':>9} {'interactive':>12}")
+        start, end = spans.get(resource, (None, None))
+        when = f"{start:6.0f}–{end:4.0f} ms" if start is not None else " " * 14
+        print(f"  {kb(size):>10}  {when}  {resource.replace(server.url, '')}")
+    print(f"\n{'load':>4} {'bytes':>10} {'TTFB':>8} {'FCP':>8} {'ready':>8} {'DCL':>8} {'load end':>9} "
+          f"{'interactive':>12}")
     for n, load in enumerate(loads, 1):
-        print(f"{n:>4} {kb(load['bytes']):>10} {load['ttfb']:>6.0f}ms {load['dcl']:>6.0f}ms {load['ready']:>6.0f}ms "
-              f"{load['load']:>7.0f}ms {load['interactive_ms']:>10.0f}ms")
+        print(f"{n:>4} {kb(load['bytes']):>10} {load['ttfb']:>6.0f}ms {load['fcp'] or 0:>6.0f}ms "
+              f"{load['ready']:>6.0f}ms {load['dcl']:>6.0f}ms {load['load']:>7.0f}ms {load['interactive_ms']:>10.0f}ms")
+    print("  (ms from the start of navigation; interactive = the later of `ready` and `load end`)")
     med_bytes = statistics.median(load["bytes"] for load in loads)
     med_tti = statistics.median(load["interactive_ms"] for load in loads)
     med_rt = statistics.median(load["resourceTransfer"] for load in loads)
