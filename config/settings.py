@@ -69,6 +69,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages, htmx fragments, JSON and CSV are gzipped (phones on a weak signal); photos and video are not (see
+    # TextGZipMiddleware). Static files never reach it: WhiteNoise above answers them itself, from the copies
+    # collectstatic precompressed. Below WhiteNoise, above everything that reads or writes the body.
+    # BREACH: pages carry CSRF tokens, but Django masks the token afresh on every response and Django's gzip adds
+    # random padding to each response (Heal-the-BREACH), so the token cannot be recovered from compressed sizes;
+    # the gain on slow phone links is worth it.
+    "yiwang.core.middleware.TextGZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

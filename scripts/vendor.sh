@@ -15,4 +15,10 @@ cp "$tmp/echarts-$ECHARTS/package/dist/echarts.min.js" "$tmp/echarts-$ECHARTS/pa
 # axe-core is for the accessibility checks in tests and benchmarks only; it is not served.
 cp "$tmp/axe-core-$AXE/package/axe.min.js" yiwang/web/testing/axe.min.js
 cp "$tmp/axe-core-$AXE/package/LICENSE" yiwang/web/testing/axe-LICENSE
+# The packages' source maps are not vendored, so a reference to one would break collectstatic (the manifest
+# storage follows sourceMappingURL comments and fails on a missing file). Drop those lines, in the forms Django
+# looks for (a line of its own).
+for f in "$v"/htmx/htmx.min.js "$v"/leaflet/leaflet.{js,css} "$v"/echarts/echarts.min.js yiwang/web/testing/axe.min.js; do
+    sed -i -e '/^\/\/# sourceMappingURL=/d' -e '/^\/\*#[[:blank:]]sourceMappingURL=.*\*\/[[:blank:]]*$/d' "$f"
+done
 echo "vendored htmx $HTMX, leaflet $LEAFLET, echarts $ECHARTS, axe-core $AXE"

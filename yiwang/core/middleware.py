@@ -1,5 +1,7 @@
 import uuid
 
+from django.middleware.gzip import GZipMiddleware
+
 from yiwang.core import context
 
 
@@ -20,3 +22,18 @@ class RequestIdMiddleware:
             context.request_id.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class TextGZipMiddleware(GZipMiddleware):
+    """Django's GZipMiddleware for text only: pages, htmx fragments, JSON, CSV. Photos and video are compressed
+    already, and a ranged answer (206, what video players ask for) must keep its bytes as they are on disk."""
+
+    TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml",
+                  "application/geo+json", "application/problem+json", "image/svg+xml")
+
+    def process_response(self, request, response):
+        content_type = response.get("Content-Type", "").lower()
+        if response.status_code == 206 or response.has_header("Content-Range") or not content_type.startswith(
+                self.TEXT_TYPES):
+            return response
+        return super().process_response(request, response)
