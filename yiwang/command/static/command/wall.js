@@ -96,6 +96,7 @@
     var scale = document.getElementById("map-scale");
     if (!scale) return;
     scale.textContent = "";
+    if (max === null) return;  // a grid: no areas to colour
     function swatch(colour, text) {
       var s = document.createElement("span");
       s.className = "swatch";
@@ -116,7 +117,7 @@
     var box = document.getElementById("wall-map");
     setup = json("map-setup");
     if (!box || !setup || !window.L) return;
-    map = L.map(box, {attributionControl: !!setup.tiles, zoomSnap: 0.25, keyboard: true});
+    map = L.map(box, {attributionControl: !!setup.tiles, zoomSnap: 0.25, keyboard: true, maxZoom: 19});
     if (setup.tiles) L.tileLayer(setup.tiles, {maxZoom: 19, attribution: setup.attribution || ""}).addTo(map);
     var bounds = null;
     var outline = setup.shapes.outline ? L.geoJSON(setup.shapes.outline, {
@@ -133,7 +134,7 @@
       bounds = bounds ? bounds.extend(ll) : L.latLngBounds(ll, ll);
     });
     // The view first: Leaflet draws vector layers only on a map that has one.
-    if (bounds) map.fitBounds(bounds.pad(0.04));
+    if (bounds) map.fitBounds(bounds.pad(0.04), {maxZoom: 16});
     else map.setView([35, 105], 4);
     if (outline) outline.addTo(map);
     areas = L.layerGroup().addTo(map);
@@ -163,10 +164,10 @@
         if (el) el.setAttribute("data-code", row.code);
       });
     });
-    legend(measure, max);
+    legend(measure, data.map.length ? max : null);
     points.clearLayers();
     data.points.forEach(function (p) {
-      L.circleMarker([p.lat, p.lon], {radius: 4, weight: 1, color: "#0c1a2d", fillColor: LIGHTS[p.light] || "#b0bec5",
+      L.circleMarker([p.lat, p.lon], {radius: 5, weight: 1, color: "#0c1a2d", fillColor: LIGHTS[p.light] || "#b0bec5",
                                        fillOpacity: 0.95, interactive: false, className: "wall-point"}).addTo(points);
     });
   }
