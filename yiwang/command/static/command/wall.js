@@ -44,9 +44,9 @@
       xAxis: Object.assign({type: "category", data: data.trend.map(function (d) { return d.day.slice(5); })}, axis),
       yAxis: Object.assign({type: "value", minInterval: 1}, axis),
       series: [
-        {name: data.labels.reported, type: "line", smooth: true, symbolSize: 4, data: data.trend.map(function (d) { return d.reported; }),
+        {name: data.labels.reported, type: "line", smooth: false, symbolSize: 4, data: data.trend.map(function (d) { return d.reported; }),
          itemStyle: {color: ACCENT}, areaStyle: {color: "rgba(79,176,255,.18)"}},
-        {name: data.labels.closed, type: "line", smooth: true, symbolSize: 4, data: data.trend.map(function (d) { return d.closed; }),
+        {name: data.labels.closed, type: "line", smooth: false, symbolSize: 4, data: data.trend.map(function (d) { return d.closed; }),
          itemStyle: {color: "#45d483"}}
       ]
     });
