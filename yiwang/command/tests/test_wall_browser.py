@@ -80,7 +80,7 @@ def test_the_wall_shows_the_apis_figures_and_drills_down_by_ranking_and_map(new_
     loop("reported", description="又一处垃圾")
     page.evaluate("htmx.trigger('#wall-poll', 'wall-refresh')")
     page.wait_for_function("document.querySelector('[data-figure=today-reported]').textContent.trim() === '4'")
-    assert page.locator("#chart-trend canvas").count() == 1  # drawn again into the new panel
+    page.locator("#chart-trend canvas").wait_for(timeout=5000)  # drawn again into the new panel
     assert_same(page, api(page, live_server, cast.world.district_a.code))
 
     # A ranking row (clicked beside its link) drills down to the street.
