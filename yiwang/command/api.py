@@ -24,26 +24,11 @@ from rest_framework.views import APIView
 
 from yiwang.cases.api_measures import MeasuresSerializer
 from yiwang.cases.measures import COUNTS, GRADES, LOWEST_GRADE, RATES
-from yiwang.command.selectors import ASSESSMENT_LEVELS, assessment, overview, top_region_for
+from yiwang.command.selectors import ASSESSMENT_LEVELS, assessment, overview, place_for
 from yiwang.core import clock
-from yiwang.core.errors import NotFound, invalid
-from yiwang.geo.models import Grid, Region
+from yiwang.core.errors import invalid
 
 GRADE_CHOICES = [g for _floor, g in GRADES] + [LOWEST_GRADE]
-
-
-def place_for(*, actor, code: str | None, grids: bool):
-    """The region (or, with `grids`, the grid) of that code; without a code, the highest region the actor
-    watches. Scope is the selectors' to check."""
-    code = (code or "").strip()
-    if not code:
-        return top_region_for(actor)
-    found = Region.objects.filter(code=code).first()
-    if found is None and grids:
-        found = Grid.objects.filter(code=code).first()
-    if found is None:
-        raise NotFound()
-    return found
 
 
 def month_of(value: str | None) -> tuple[int, int]:

@@ -83,6 +83,20 @@ def top_region_for(actor) -> Region:
     return found
 
 
+def place_for(*, actor, code: str | None, grids: bool):
+    """The region (or, with `grids`, the grid) of that code; without a code, the highest region the actor
+    watches. Scope is the selectors' to check."""
+    code = (code or "").strip()
+    if not code:
+        return top_region_for(actor)
+    found = Region.objects.filter(code=code).first()
+    if found is None and grids:
+        found = Grid.objects.filter(code=code).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
 def _check(actor, region: Region) -> None:
     if not _may_view(actor, path=region.path):
         raise NotFound()

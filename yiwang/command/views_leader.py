@@ -30,8 +30,15 @@ from yiwang.cases.measures import COUNTS, RATES
 from yiwang.cases.models import CaseSupervision
 from yiwang.cases.selectors import case_get_for, light_of
 from yiwang.cases.services import case_supervise
-from yiwang.command.api import month_of, place_for
-from yiwang.command.selectors import ASSESSMENT_LEVELS, assessment, overview, region_month, top_region_for
+from yiwang.command.api import month_of
+from yiwang.command.selectors import (
+    ASSESSMENT_LEVELS,
+    assessment,
+    overview,
+    place_for,
+    region_month,
+    top_region_for,
+)
 from yiwang.core import clock
 from yiwang.core.errors import DomainError, NotFound, invalid
 from yiwang.geo.models import Grid, Region

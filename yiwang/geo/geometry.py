@@ -87,3 +87,22 @@ def boundary_svg(boundary: dict | None, *, size: int = 320) -> str:
             f'height="{height:.0f}" style="max-width:100%;height:auto" role="img">'
             f'<path d="{path}" fill="#79aec8" fill-opacity="0.35" stroke="#417690" stroke-width="1.5" '
             f'fill-rule="evenodd"/></svg>')
+
+
+def simplified(boundaries: list[dict | None], *, pixels: int = 1500) -> list[dict | None]:
+    """The boundaries drawn together on one map, each simplified to about 1/`pixels` of their joint extent
+    (below a screen pixel) and rounded to 6 decimals (~0.1 m), so a page can carry a city's districts."""
+    shapes = [shape(b) if b else None for b in boundaries]
+    present = [s for s in shapes if s is not None]
+    if not present:
+        return [None] * len(boundaries)
+    min_x, min_y, max_x, max_y = shapely.GeometryCollection(present).bounds
+    tolerance = max(max_x - min_x, max_y - min_y) / pixels
+    out = []
+    for geom in shapes:
+        if geom is None:
+            out.append(None)
+            continue
+        small = shapely.set_precision(geom.simplify(tolerance, preserve_topology=True), 1e-6)
+        out.append(json.loads(json.dumps(mapping(small if not small.is_empty else geom))))
+    return out
