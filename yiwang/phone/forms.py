@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from yiwang.cases.choices import Rating
 
 REQUIRED = {"required": _("This field is required.")}
+TOO_LONG = {"max_length": _("At most %(limit_value)d characters (now %(show_value)d).")}
 
 
 class PhoneForm(forms.Form):
@@ -21,14 +22,11 @@ class CodeForm(PhoneForm):
 
 class ReportForm(forms.Form):
     description = forms.CharField(max_length=4000, error_messages={
-        "required": _("Describe the problem."),
-        "max_length": _("At most %(limit_value)d characters (now %(show_value)d)."),
-    })
+        "required": _("Describe the problem."), **TOO_LONG})
     category = forms.CharField(max_length=16, required=False)
     lat = forms.FloatField(required=False, min_value=-90, max_value=90)
     lon = forms.FloatField(required=False, min_value=-180, max_value=180)
-    address = forms.CharField(max_length=255, required=False, error_messages={
-        "max_length": _("At most %(limit_value)d characters (now %(show_value)d).")})
+    address = forms.CharField(max_length=255, required=False, error_messages=TOO_LONG)
     contact_phone = forms.CharField(max_length=20, required=False)
     same_as = forms.IntegerField(required=False)
     appeal = forms.BooleanField(required=False)  # an enterprise account's appeal (企业诉求)
@@ -64,13 +62,13 @@ class RateForm(forms.Form):
 
 
 class VerifyForm(forms.Form):
-    note = forms.CharField(max_length=2000, required=False)
+    note = forms.CharField(max_length=2000, required=False, error_messages=TOO_LONG)
 
 
 class ReworkForm(forms.Form):
-    reason = forms.CharField(max_length=2000, error_messages={"required": _("Say what is still not done.")})
+    reason = forms.CharField(max_length=2000, error_messages={"required": _("Say what is still not done."), **TOO_LONG})
 
 
 class SelfHandleForm(forms.Form):
-    result = forms.CharField(max_length=4000, error_messages={"required": _("Say what you did on the spot.")})
+    result = forms.CharField(max_length=4000, error_messages={"required": _("Say what you did on the spot."), **TOO_LONG})
     category = forms.CharField(max_length=16, required=False)

@@ -268,9 +268,10 @@ def _submit(request, *, patrol: bool) -> tuple[int, dict]:
     return 201, {"id": case.pk, "number": case.number, "status": case.status, "redirect": target}
 
 
-# Photos of a refused report (sent without the page's script) are stored at once and held in the sender's
-# session: the page shows them again, carries their tokens in hidden fields, and the next sending attaches them,
-# so nothing uploaded is lost. A token names a photo only in the session that uploaded it.
+# Photos of a refused form sent without the page's script (a report, a grid worker's check, rework or fix on the
+# spot) are stored at once and held in the sender's session: the page shows them again, carries their tokens in
+# hidden fields, and the next sending attaches them, so nothing uploaded is lost. A token names a photo only in
+# the session that uploaded it.
 
 def _kept_held(request) -> dict:
     cutoff = clock.now().timestamp() - KEPT_HOURS * 3600
@@ -315,15 +316,20 @@ def _kept_position(chosen: list[tuple[str, dict]]) -> tuple[float, float] | None
     return None
 
 
-def _kept_after_refusal(request, errors: dict) -> dict:
-    """Keep the photos of a refused plain-form report for its next sending: those it carried already and the
-    good ones just uploaded (a bad file's message joins the photos' errors). {field: [{token, label, thumb}]}"""
+def _kept_after_refusal(request, errors: dict, *, fields: tuple = KEPT_FIELDS) -> dict:
+    """Keep the photos of a refused plain form for its next sending: those it carried already and the good ones
+    just uploaded, for each file field in `fields` (a bad file's message, or that of a kept photo no longer
+    available, joins the photos' errors). {field: [{token, label, thumb}]}"""
     held = _kept_held(request)
     now = clock.now().timestamp()
     shown: dict = {}
-    for field in KEPT_FIELDS:
+    removed = set(request.POST.getlist("kept_remove"))
+    for field in fields:
         chosen = [(token, entry) for token, entry in _kept_chosen(request, field)
                   if default_storage.exists(entry["name"])]
+        lost = set(request.POST.getlist(f"kept_{field}")) - removed - {token for token, _entry in chosen}
+        if lost and _kept_gone() not in errors.setdefault("photos", []):
+            errors["photos"].append(_kept_gone())
         files = request.FILES.getlist(field)
         for file in files:
             file.seek(0)
@@ -338,7 +344,7 @@ def _kept_after_refusal(request, errors: dict) -> dict:
                 errors["photos"].append(message)
         shown[field] = [{"token": token, "label": entry["label"], "thumb": bool(entry["thumbnail"])}
                         for token, entry in chosen]
-    for token in request.POST.getlist("kept_remove"):
+    for token in removed:
         held.pop(token, None)
     newest = sorted(held.items(), key=lambda item: item[1]["at"])[-KEPT_MAX:]
     request.session[KEPT] = dict(newest)
@@ -346,7 +352,7 @@ def _kept_after_refusal(request, errors: dict) -> dict:
 
 
 def _kept_forget(request) -> None:
-    """A report was made: the photos it carried are its attachments now."""
+    """A report was made or a step taken: the photos it carried are its attachments now."""
     used = {token for field in KEPT_FIELDS for token in request.POST.getlist(f"kept_{field}")}
     held = request.session.get(KEPT)
     if held and used & set(held):
@@ -585,13 +591,13 @@ def grid_case(request, pk: int):
     return _grid_case_page(request, case)
 
 
-def _grid_case_page(request, case, *, errors=None, form=None, which="", status=200):
+def _grid_case_page(request, case, *, errors=None, form=None, which="", kept=None, status=200):
     now = clock.now()
     own_fix = case.self_handled and case.self_handled_by_id == request.user.pk
     path = case.region_path
     return render(request, "phone/grid_case.html", {
         "case": case, "light": light_of(case, now), "nav": "grid", "errors": errors or {}, "form": form or {},
-        "which": which, "photos": _photos_by_step(request.user, case),
+        "which": which, "kept": kept or {}, "photos": _photos_by_step(request.user, case),
         "timeline": case_timeline(actor=request.user, case=case),
         "may_verify": case.status == S.HANDLED and not own_fix, "own_fix": own_fix and case.status == S.HANDLED,
         "may_self_handle": case.status == S.REPORTED,
@@ -602,53 +608,57 @@ def _grid_case_page(request, case, *, errors=None, form=None, which="", status=2
     }, status=status)
 
 
+GRID_FORMS = {"verify": VerifyForm, "rework": ReworkForm, "self-handle": SelfHandleForm}
+# A service's field names on each grid form (the verify note is the transition's reason).
+GRID_FIELDS = {"verify": {**FIELD_OF, "reason": "note"}, "rework": FIELD_OF, "self-handle": FIELD_OF}
+
+
 @require_POST
 @_grid_view
 def grid_case_act(request, pk: int, verb: str):
-    """核查 verify (close, with an on-site photo), 返工 rework, 自处置 self-handle."""
+    """核查 verify (close, with an on-site photo), 返工 rework, 自处置 self-handle. A refused form comes back with
+    what was typed and its good photos kept for the next sending, as the report page does."""
     _require_grid_worker(request)
     case = case_get_for(actor=request.user, pk=pk)
-    photos = request.FILES.getlist("photos")
+    if verb not in GRID_FORMS:
+        raise Http404()
+    form = GRID_FORMS[verb](request.POST)
     try:
+        if not form.is_valid():
+            raise Refused(_errors_of(form))
+        photos = (_kept_uploads(_kept_chosen(request, "photos", strict=True))
+                  + _uploads(request.FILES.getlist("photos")))
+        data = form.cleaned_data
         if verb == "verify":
-            form = VerifyForm(request.POST)
             if not photos:
                 raise Refused({"photos": [gettext("Take a photo on site to show it is fixed.")]})
-            form.is_valid()
-            cases.case_verify(actor=request.user, case=case, note=form.cleaned_data.get("note", ""),
-                              attachments=_uploads(photos))
+            cases.case_verify(actor=request.user, case=case, note=data["note"], attachments=photos)
             message = gettext("Case %(n)s is closed.")
         elif verb == "rework":
-            form = ReworkForm(request.POST)
-            if not form.is_valid():
-                raise Refused(_errors_of(form))
-            cases.case_rework(actor=request.user, case=case, reason=form.cleaned_data["reason"],
-                              attachments=_uploads(photos))
+            cases.case_rework(actor=request.user, case=case, reason=data["reason"], attachments=photos)
             message = gettext("Case %(n)s went back for more work.")
-        elif verb == "self-handle":
-            form = SelfHandleForm(request.POST)
-            if not form.is_valid():
-                raise Refused(_errors_of(form))
+        else:
             category = None
-            if form.cleaned_data["category"]:
-                category = category_by_code(path=case.region_path, code=form.cleaned_data["category"])
+            if data["category"]:
+                category = category_by_code(path=case.region_path, code=data["category"])
                 if category is None or category.parent_id is None:
                     raise Refused({"category": [gettext("Choose a category from the list.")]})
-            cases.case_self_handle(actor=request.user, case=case, result=form.cleaned_data["result"],
-                                   category=category, attachments=_uploads(photos))
+            cases.case_self_handle(actor=request.user, case=case, result=data["result"], category=category,
+                                   attachments=photos)
             message = gettext("Case %(n)s is handled on the spot; someone else will check it.")
-        else:
-            raise Http404()
-    except Refused as refused:
-        return _grid_case_page(request, case, errors=refused.errors, form=request.POST, which=verb, status=400)
     except PermissionRefused as error:
         return _grid_case_page(request, case, errors={"__all__": [str(error.message)]}, form=request.POST,
                                which=verb, status=403)
-    except DomainError as error:
-        return _grid_case_page(request, case, errors=_domain_errors(error), form=request.POST, which=verb,
-                               status=error.status)
+    except (Refused, DomainError) as error:
+        refused = isinstance(error, Refused)
+        errors = error.errors if refused else _domain_errors(error, fields=GRID_FIELDS[verb])
+        status = 400 if refused else error.status
+        # kept only while the form is still offered: a case moved on (409) shows no form to send them with
+        kept = _kept_after_refusal(request, errors, fields=("photos",)) if status == 400 else {}
+        return _grid_case_page(request, case, errors=errors, form=request.POST, which=verb, kept=kept,
+                               status=status)
+    _kept_forget(request)
     from django.contrib import messages
 
     messages.success(request, message % {"n": case.number})
     return redirect("phone:grid-case", pk=case.pk)
-

@@ -197,3 +197,127 @@ def test_a_patrol_reports_after_photo_is_kept_when_refused_for_what_was_done(cli
     case = Case.objects.get()
     assert case.channel == "patrol" and case.self_handled
     assert [(a.width, a.action) for a in case.attachments.all()] == [(72, "self_handle")]
+
+
+# --- the grid worker's forms keep what was typed and the good photos when refused without script --------------
+
+def grid_kept_tokens(page: str) -> list[str]:
+    return re.findall(r'<input type="hidden" name="kept_photos" value="([^"]+)">', page)
+
+
+def step_photos(case, action: str) -> list[tuple[int, int]]:
+    return [(a.width, a.height) for a in case.attachments.filter(action=action).order_by("id")]
+
+
+@pytest.fixture
+def handled(report, cast):
+    """A case in grid A1 fixed on the spot by its grid worker: the community's staff check it."""
+    case = report(actor=cast.resident)
+    return cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理")
+
+
+def test_a_refused_check_keeps_the_note_and_the_good_photo_and_closes_with_it_when_sent_again(
+        client, cast, handled, media):
+    client.force_login(cast.community)
+    url = f"/m/grid/case/{handled.pk}/verify/"
+    good = SimpleUploadedFile("a.jpg", jpeg(size=(70, 50)), content_type="image/jpeg")
+    bad = SimpleUploadedFile("b.jpg", b"not a photo at all", content_type="image/jpeg")
+    response = client.post(url, {"note": "现场" * 1001, "photos": [good, bad]})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert error_next_to(page, "verify-note") == "最多 2000 个字（现在 2002 个）。"
+    assert error_next_to(page, "verify-photos") == "b.jpg 不是照片（JPEG、PNG、WebP、HEIC）或 MP4 视频。"
+    assert f'value="{"现场" * 1001}"' in page  # the note typed is still there
+    tokens = grid_kept_tokens(page)
+    assert len(tokens) == 1 and kept_title(page) == "已上传的照片"
+    assert re.search(r'<input id="verify-photos"[^>]*\brequired\b', page) is None  # the kept photo will do
+    assert Case.objects.get(pk=handled.pk).status == "handled" and step_photos(handled, "verify") == []
+
+    response = client.post(url, {"note": "已核实", "kept_photos": tokens})  # nothing chosen again
+    assert response.status_code == 302
+    case = Case.objects.get(pk=handled.pk)
+    assert case.status == "closed" and step_photos(case, "verify") == [(70, 50)]
+    assert client.get(f"/m/report/kept/{tokens[0]}/").status_code == 404  # spent with the check
+
+
+def test_a_check_without_any_photo_is_refused_next_to_the_photo_field(client, cast, handled, media):
+    client.force_login(cast.community)
+    response = client.post(f"/m/grid/case/{handled.pk}/verify/", {"note": "已核实"})
+    page = response.content.decode()
+    assert response.status_code == 400 and error_next_to(page, "verify-photos") == "请拍一张现场照片，证明问题已解决。"
+    assert 'value="已核实"' in page and Case.objects.get(pk=handled.pk).status == "handled"
+
+
+def test_a_refused_rework_keeps_its_photo_and_sends_it_with_the_reason(client, cast, handled, media):
+    client.force_login(cast.community)
+    url = f"/m/grid/case/{handled.pk}/rework/"
+    photo = SimpleUploadedFile("a.jpg", jpeg(size=(60, 44)), content_type="image/jpeg")
+    response = client.post(url, {"reason": "  ", "photos": photo})
+    page = response.content.decode()
+    assert response.status_code == 400 and error_next_to(page, "rework-reason") == "请说明哪里还没有解决。"
+    tokens = grid_kept_tokens(page)
+    assert len(tokens) == 1 and kept_title(page) == "已上传的照片"
+
+    # Refused by the service this time (a bad file among them): the reason typed and the kept photo stay.
+    bad = SimpleUploadedFile("b.jpg", b"not a photo at all", content_type="image/jpeg")
+    response = client.post(url, {"reason": "垃圾还在", "kept_photos": tokens, "photos": bad})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert error_next_to(page, "rework-photos") == "b.jpg 不是照片（JPEG、PNG、WebP、HEIC）或 MP4 视频。"
+    assert "垃圾还在</textarea>" in page and grid_kept_tokens(page) == tokens
+    assert Case.objects.get(pk=handled.pk).status == "handled"
+
+    response = client.post(url, {"reason": "垃圾还在", "kept_photos": tokens})
+    assert response.status_code == 302
+    case = Case.objects.get(pk=handled.pk)
+    assert case.status == "filed" and case.rework_count == 1 and step_photos(case, "rework") == [(60, 44)]
+
+
+def test_a_refused_fix_on_the_spot_keeps_what_was_typed_and_the_after_photo(client, cast, report, media):
+    case = report(actor=cast.resident, category=None)
+    client.force_login(cast.grid_worker)
+    url = f"/m/grid/case/{case.pk}/self-handle/"
+    after = SimpleUploadedFile("after.jpg", jpeg(size=(72, 40)), content_type="image/jpeg")
+    response = client.post(url, {"result": "已清理干净", "category": "", "photos": after})
+    page = response.content.decode()
+    assert response.status_code == 400 and error_next_to(page, "fix-category") == "请先选择问题类别。"
+    assert "已清理干净</textarea>" in page
+    tokens = grid_kept_tokens(page)
+    assert len(tokens) == 1 and kept_title(page) == "已上传的照片"
+
+    response = client.post(url, {"result": "", "category": "E0102", "kept_photos": tokens})
+    page = response.content.decode()
+    assert response.status_code == 400 and error_next_to(page, "fix-result") == "请说明您在现场做了什么处理。"
+    assert '<option value="E0102" selected>' in page and grid_kept_tokens(page) == tokens
+    assert Case.objects.get(pk=case.pk).status == "reported"
+
+    response = client.post(url, {"result": "已清理干净", "category": "E0102", "kept_photos": tokens})
+    assert response.status_code == 302
+    case = Case.objects.get(pk=case.pk)
+    assert case.self_handled and case.result == "已清理干净" and case.category.code == "E0102"
+    assert step_photos(case, "self_handle") == [(72, 40)]
+
+
+@pytest.mark.parametrize("verb", ["verify", "rework", "self-handle"])
+def test_a_kept_photo_of_another_session_is_refused_on_the_grid_forms(client, cast, report, media, verb):
+    case = report(actor=cast.resident)
+    if verb == "self-handle":
+        worker, refused, fixed = cast.grid_worker, {"result": ""}, {"result": "已清理"}
+    else:
+        case = cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理")
+        worker = cast.community
+        refused, fixed = ({"note": "x" * 2001}, {"note": "已核实"}) if verb == "verify" else ({"reason": ""}, {"reason": "垃圾还在"})
+    client.force_login(worker)
+    url = f"/m/grid/case/{case.pk}/{verb}/"
+    photo = SimpleUploadedFile("a.jpg", jpeg(), content_type="image/jpeg")
+    tokens = grid_kept_tokens(client.post(url, {**refused, "photos": photo}).content.decode())
+    assert len(tokens) == 1
+    other = Client()
+    other.force_login(worker)  # the same person in another session: the token names nothing there
+    response = other.post(url, {**fixed, "kept_photos": tokens})
+    page = response.content.decode()
+    field = {"verify": "verify-photos", "rework": "rework-photos", "self-handle": "fix-photos"}[verb]
+    assert response.status_code == 400 and error_next_to(page, field) == "之前上传的一张照片已无法使用，请重新选择。"
+    assert grid_kept_tokens(page) == []
+    before = Case.objects.get(pk=case.pk)
+    assert before.status == case.status and before.attachments.exclude(action="report").count() == 0
