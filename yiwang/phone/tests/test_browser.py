@@ -173,3 +173,46 @@ def test_without_javascript_a_refused_report_keeps_its_photo(new_page, live_serv
     assert page.url == f"{live_server.url}/m/report/sent/{case.number}/"
     assert case.description == "东门垃圾堆积" and case.address == "甲社区 东门"
     assert [(a.width, a.height) for a in case.attachments.all()] == [(120, 90)]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_without_javascript_a_refused_fix_on_the_spot_keeps_its_photo(new_page, live_server, cast, report, settings,
+                                                                      tmp_path):
+    """A grid worker's plain form: refused for what was done, the page says so next to the field, keeps the
+    category chosen and shows the after-photo already uploaded; sent again without choosing it, the fix has it."""
+    import io
+
+    from django.test import Client
+    from PIL import Image
+
+    from yiwang.cases.models import Case
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    case = report(actor=cast.resident, category=None)
+    client = Client()
+    client.force_login(cast.grid_worker)
+    page = new_page("phone", java_script_enabled=False)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                               "url": live_server.url}])
+    photo = io.BytesIO()
+    Image.new("RGB", (120, 90), "green").save(photo, "JPEG")
+    page.goto(f"{live_server.url}/m/grid/case/{case.pk}/")
+    page.select_option("#fix-category", "E0102")
+    page.set_input_files("#fix-photos", {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": photo.getvalue()})
+    with page.expect_navigation():
+        page.click("form[action$='/self-handle/'] button[type=submit]")
+    assert page.locator("#err-fix-result").inner_text() == "请说明您在现场做了什么处理。"
+    assert page.get_attribute("#fix-result", "aria-invalid") == "true"
+    assert page.input_value("#fix-category") == "E0102"
+    kept = page.locator("#kept-photos img")
+    assert kept.count() == 1 and kept.evaluate("img => img.complete && img.naturalWidth") > 0
+    assert Case.objects.get(pk=case.pk).status == "reported"
+    screenshot(page, "phone-grid-fix-kept-photo")
+    page.fill("#fix-result", "已清理干净")
+    with page.expect_navigation():
+        page.click("form[action$='/self-handle/'] button[type=submit]")
+    case = Case.objects.get(pk=case.pk)
+    assert case.self_handled and case.result == "已清理干净" and case.category.code == "E0102"
+    assert [(a.width, a.height) for a in case.attachments.filter(action="self_handle")] == [(120, 90)]
