@@ -88,7 +88,9 @@ OverviewSerializer = inline_serializer("CommandOverview", {
             "id": serializers.IntegerField(), "code": serializers.CharField(), "name": serializers.CharField(),
             "score": serializers.FloatField(), "grade": serializers.ChoiceField(choices=GRADE_CHOICES),
             "reported": serializers.IntegerField(),
-            "closed_on_time_rate": serializers.FloatField(allow_null=True)}, many=True),
+            "closed_on_time_rate": serializers.FloatField(allow_null=True),
+            "due_handle": serializers.IntegerField(help_text="应处置数: cases whose handling deadline fell in the month."),
+            "handled_on_time_rate": serializers.FloatField(allow_null=True, help_text="按期处置率")}, many=True),
     }),
     "map": inline_serializer("CommandMapArea", {
         **_place_fields(), "open": serializers.IntegerField(), "overdue": serializers.IntegerField(),

@@ -237,7 +237,8 @@ def overview(*, actor, region: Region | Grid, now: dt.datetime | None = None, so
     unit_measures = _unit_measures(units, active, month_start, month_end, until, source, memo)
     unit_rows = [
         {"id": u.pk, "code": u.code, "name": u.name, "score": m.score, "grade": m.grade,
-         "reported": m.counts["reported"], "closed_on_time_rate": m.rates["closed_on_time_rate"]}
+         "reported": m.counts["reported"], "closed_on_time_rate": m.rates["closed_on_time_rate"],
+         "due_handle": m.counts["due_handle"], "handled_on_time_rate": m.rates["handled_on_time_rate"]}
         for u in units if (m := unit_measures.get(u.pk)) is not None
     ]
 
@@ -255,7 +256,8 @@ def overview(*, actor, region: Region | Grid, now: dt.datetime | None = None, so
                      for value, label in Channel.choices],
         "rankings": {
             "children": sorted(child_rows, key=lambda r: (-r["score"], r["path"])),
-            "units": sorted(unit_rows, key=lambda r: (-r["score"], r["code"])),
+            # a unit with cases due ranks above one with nothing due yet at the same score
+            "units": sorted(unit_rows, key=lambda r: (-r["score"], -r["due_handle"], r["code"])),
         },
         "map": [{key: row[key] for key in ("code", "name", "level", "path", "open", "overdue", "score", "grade")}
                 for row in child_rows],

@@ -88,7 +88,7 @@ def _panels(data: dict) -> dict:
                    "scored": name in WEIGHTS} for name in [*scored, *(n for n in RATES if n not in scored)]],
         "children": [{**row, "closed_rate_display": _percent(row["closed_rate"])}
                      for row in data["rankings"]["children"]],
-        "units": [{**row, "closed_on_time_display": _percent(row["closed_on_time_rate"])}
+        "units": [{**row, "handled_on_time_display": _percent(row["handled_on_time_rate"])}
                   for row in data["rankings"]["units"]],
         "act_on": [{**case, "status_label": statuses.get(case["status"], case["status"])}
                    for case in data["act_on"]],

@@ -156,3 +156,24 @@ def test_the_superuser_sees_the_root_region(client, cast, django_user_model):
     html = signed_in(client, admin).get("/command/").content.decode()
     root = Region.objects.filter(parent__isnull=True).order_by("path").first()
     assert f"<h1 id=\"wall-title\">{root.name}</h1>" in html
+
+
+def test_units_rank_on_the_cases_due_to_them(client, cast, cases):
+    """The unit ranking shows each unit's cases due to be handled in the month and its on-time handling rate,
+    equal to the unit's own measures (seen at the end of November: the case in hand since November 9 fell due
+    that month)."""
+    from yiwang.cases.measures import measures_month
+    from yiwang.core import clock
+
+    end_of_november = LAST_WEEK.replace(day=30, hour=20)
+    with clock.frozen(end_of_november):
+        html = signed_in(client, cast.leader).get("/command/").content.decode()
+        rows = overview(actor=cast.leader, region=cast.world.district_a)["rankings"]["units"]
+    unit = cast.world.unit_a
+    [row] = [r for r in rows if r["code"] == unit.code]
+    own = measures_month(actor=None, year=2026, month=11, unit=unit, now=end_of_november)
+    assert row["due_handle"] == own.counts["due_handle"] == 1
+    assert row["handled_on_time_rate"] == own.rates["handled_on_time_rate"] == 0
+    assert (row["score"], row["grade"]) == (own.score, own.grade)
+    shown = re.search(rf'<tr data-code="{unit.code}">(.*?)</tr>', html, re.S)[1]
+    assert re.findall(r'<td class="num">([^<]*)</td>', shown)[-2:] == ["1", "0.0%"]
