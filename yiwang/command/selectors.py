@@ -209,7 +209,8 @@ def overview(*, actor, region: Region | Grid, now: dt.datetime | None = None, so
     memo = source.Memo()
     own, counts = _node_measures([region, *children], month_start, month_end, until, source, memo)
     today_counts = source.node_counts(sorted(counts), day_start, max(day_start, now), memo=memo)[region.path]
-    states = source.open_state([region.path, *[c.path for c in children]], now, memo=memo)
+    root = region.path.split("/", 1)[0] + "/"
+    states = source.open_state(sorted({root, region.path, *[c.path for c in children]}), now, memo=memo)
     state = states[region.path]
 
     def period(c):
@@ -262,7 +263,7 @@ def overview(*, actor, region: Region | Grid, now: dt.datetime | None = None, so
         "map": [{key: row[key] for key in ("code", "name", "level", "path", "open", "overdue", "score", "grade")}
                 for row in child_rows],
         "act_on": act_on(region, now, state["open"]),
-        "points": points(region, now, state["open"]),
+        "points": points(region, now, state["open"], states[root]["open"]),
         "as_of": now.isoformat(),
     }
 
@@ -272,18 +273,21 @@ def overview(*, actor, region: Region | Grid, now: dt.datetime | None = None, so
 BIG_SUBTREE = 3000
 WALK_BATCH = 4000
 WALK_MAX = 100_000
+POINTS_WALK_SHARE = 10  # walk for the points when the subtree holds at least a tenth of all open cases
 
 
-def _walk(ordered, keep, limit: int) -> list | None:
-    """The first `limit` rows of an index-ordered query that `keep` accepts, read in batches; None if that
-    takes more than WALK_MAX rows (the caller asks the subtree's index instead)."""
-    found, offset, batch = [], 0, limit * 2
-    while offset < WALK_MAX:
-        chunk = list(ordered[offset:offset + batch])
+def _walk(ordered, keep, limit: int, after) -> list | None:
+    """The first `limit` rows of an index-ordered query that `keep` accepts, read in batches, each batch from
+    where the last one ended (`after(last row)` is the filter for the rest: no OFFSET, so every row is read
+    once); None if that takes more than WALK_MAX rows (the caller asks the subtree's index instead)."""
+    found, seen, batch, rest = [], 0, limit * 2, ordered
+    while seen < WALK_MAX:
+        chunk = list(rest[:batch])
+        seen += len(chunk)
         found += [row for row in chunk if keep(row)]
         if len(found) >= limit or len(chunk) < batch:
             return found[:limit]
-        offset += batch
+        rest = ordered.filter(after(chunk[-1]))
         batch = min(batch * 4, WALK_BATCH)
     return None
 
@@ -294,8 +298,9 @@ def act_on(region, now: dt.datetime, open_count: int | None = None) -> list[dict
     red = None
     if open_count is None or open_count > BIG_SUBTREE:
         red = _walk(Case.objects.filter(due_at__lt=now).order_by("due_at", "id")
-                    .values_list("id", "region_path", "status"),
-                    lambda row: row[1].startswith(region.path) and row[2] in OPEN, ACT_ON_LIMIT)
+                    .values_list("id", "region_path", "status", "due_at"),
+                    lambda row: row[1].startswith(region.path) and row[2] in OPEN, ACT_ON_LIMIT,
+                    lambda row: Q(due_at__gte=row[3]) & ~Q(due_at=row[3], id__lte=row[0]))
         red = None if red is None else [row[0] for row in red]
     if red is None:
         red = list(base.filter(due_at__lt=now).order_by("due_at", "id").values_list("id", flat=True)[:ACT_ON_LIMIT])
@@ -314,7 +319,8 @@ def act_on(region, now: dt.datetime, open_count: int | None = None) -> list[dict
     } for case in (cases[pk] for pk in ids)]
 
 
-def points(region, now: dt.datetime | None = None, open_count: int | None = None) -> list[dict]:
+def points(region, now: dt.datetime | None = None, open_count: int | None = None,
+           all_open: int | None = None) -> list[dict]:
     """The latest open cases with a position, with their lights (worked out by the database: no times to
     parse for 500 rows)."""
     now = now or clock.now()
@@ -323,11 +329,15 @@ def points(region, now: dt.datetime | None = None, open_count: int | None = None
                    output_field=CharField())
     fields = ("id", "lat", "lon", "light")
     rows = None
-    if open_count is None or open_count > BIG_SUBTREE:
+    # The latest 500 of a subtree that holds a small share of the open cases lie far apart along the report-time
+    # index: its own index is quicker then.
+    if open_count is None or (open_count > BIG_SUBTREE
+                              and (all_open is None or open_count * POINTS_WALK_SHARE >= all_open)):
         rows = _walk(Case.objects.annotate(light=light).order_by("-reported_at", "-id")
-                     .values_list(*fields, "status", "region_path"),
+                     .values_list(*fields, "status", "region_path", "reported_at"),
                      lambda row: row[4] in OPEN and row[1] is not None and row[5].startswith(region.path),
-                     POINTS_LIMIT)
+                     POINTS_LIMIT,
+                     lambda row: Q(reported_at__lte=row[6]) & ~Q(reported_at=row[6], id__gte=row[0]))
     if rows is None:
         rows = (Case.objects.filter(region_path__under=region.path, status__in=OPEN, lat__isnull=False)
                 .annotate(light=light).order_by("-reported_at", "-id").values_list(*fields)[:POINTS_LIMIT])

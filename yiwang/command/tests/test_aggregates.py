@@ -157,3 +157,26 @@ def test_the_lists_read_along_the_index_equal_those_read_through_the_subtree(mor
     monkeypatch.setattr(selectors, "WALK_MAX", 1)  # a walk that gives up falls back to the subtree's index
     assert selectors.points(region, now, open_count=10**9) == selectors.points(region, now, open_count=0)
     assert selectors.act_on(region, now, open_count=10**9)
+
+
+@pytest.mark.parametrize("place", ["city", "district_a", "community_a"])
+def test_a_walk_over_many_small_batches_reads_each_row_once_and_in_order(more, cast, place, monkeypatch):
+    """Batches of a few rows, each taken from where the last one ended (ties in time broken by id), give the
+    same lists as the subtree's index."""
+    from yiwang.cases.models import Case
+    from yiwang.command import selectors
+
+    region = getattr(cast.world, place)
+    now = DECEMBER_3
+    # cases reported at the very same moment, so a batch can end in the middle of a tie
+    tied = list(Case.objects.filter(region_path__startswith=region.path).order_by("id")[:6])
+    Case.objects.filter(pk__in=[c.pk for c in tied]).update(reported_at=tied[0].reported_at, due_at=tied[0].due_at)
+    for limit in (1, 2, 3):
+        monkeypatch.setattr(selectors, "POINTS_LIMIT", limit)
+        monkeypatch.setattr(selectors, "ACT_ON_LIMIT", limit)
+        monkeypatch.setattr(selectors, "WALK_BATCH", limit)
+        by_subtree = selectors.points(region, now, open_count=0)
+        assert len(by_subtree) == limit
+        assert selectors.points(region, now, open_count=10**9) == by_subtree
+        assert selectors.points(region, now, open_count=10**9, all_open=10**9 * 10) == by_subtree
+        assert selectors.act_on(region, now, open_count=10**9) == selectors.act_on(region, now, open_count=0)
