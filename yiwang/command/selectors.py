@@ -97,6 +97,28 @@ def place_for(*, actor, code: str | None, grids: bool):
     return found
 
 
+def crumbs(actor, place: Region | Grid) -> list:
+    """The drill-down path to `place`: its ancestor regions the actor may view (a leader's chain starts at
+    their own region), then the place itself."""
+    from yiwang.org.selectors import ancestor_paths
+
+    above = [p for p in ancestor_paths(place.path) if p != place.path]
+    ancestors = Region.objects.filter(path__in=above).order_by("path").only("code", "name", "path")
+    return [*(r for r in ancestors if _may_view(actor, path=r.path)), place]
+
+
+def urged(case_ids: list[int]) -> dict[int, dict]:
+    """How often each case was urged (催办), and when last: {case id: {"times", "last"}}."""
+    from django.db.models import Count, Max
+
+    from yiwang.cases.choices import SuperviseAction
+    from yiwang.cases.models import CaseSupervision
+
+    rows = (CaseSupervision.objects.filter(case_id__in=case_ids, action=SuperviseAction.URGE)
+            .values("case_id").annotate(times=Count("id"), last=Max("created_at")))
+    return {row["case_id"]: row for row in rows}
+
+
 def _check(actor, region: Region) -> None:
     if not _may_view(actor, path=region.path):
         raise NotFound()

@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from yiwang.cases.choices import Status
-from yiwang.cases.measures import RATES, WEIGHTS, _may_view
-from yiwang.command.selectors import overview, place_for
+from yiwang.cases.measures import RATES, WEIGHTS
+from yiwang.command.selectors import crumbs, overview, place_for
 from yiwang.core.errors import NotFound
 from yiwang.geo.choices import RegionLevel
 from yiwang.geo.geometry import simplified
@@ -48,15 +48,6 @@ LEVEL_LABELS = {
 }
 
 MAP_MEASURES = [("open", _("Open cases")), ("overdue", _("Overdue cases")), ("score", _("Area score"))]
-
-
-def _crumbs(actor, place) -> list[dict]:
-    """The place's ancestors the actor may view (a leader's chain stops at their own region), then itself."""
-    parts = place.path.rstrip("/").split("/")
-    prefixes = ["".join(f"{p}/" for p in parts[:n]) for n in range(1, len(parts))]
-    ancestors = Region.objects.filter(path__in=prefixes).order_by("path").only("code", "name", "path")
-    chain = [{"code": r.code, "name": r.name} for r in ancestors if _may_view(actor, path=r.path)]
-    return [*chain, {"code": place.code, "name": place.name}]
 
 
 def _shapes(place) -> dict:
@@ -126,7 +117,7 @@ def wall(request):
     if request.headers.get("HX-Request") == "true":
         return render(request, "command/_wall_live.html", {**context, "oob": True})
     context.update({
-        "crumbs": _crumbs(actor, place),
+        "crumbs": crumbs(actor, place),
         "map_measures": MAP_MEASURES,
         "map_setup": {"shapes": _shapes(place), "tiles": getattr(settings, "YIWANG_TILE_URL", "") or "",
                       "attribution": getattr(settings, "YIWANG_TILE_ATTRIBUTION", "") or ""},

@@ -15,7 +15,6 @@ import functools
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Max
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -27,22 +26,21 @@ from django.views.decorators.http import require_GET, require_POST
 from yiwang.accounts.policies import can
 from yiwang.cases.choices import Status, SuperviseAction
 from yiwang.cases.measures import COUNTS, RATES
-from yiwang.cases.models import CaseSupervision
 from yiwang.cases.selectors import case_get_for, light_of
 from yiwang.cases.services import case_supervise
 from yiwang.command.api import month_of
 from yiwang.command.selectors import (
     ASSESSMENT_LEVELS,
     assessment,
+    crumbs,
     overview,
     place_for,
     region_month,
-    top_region_for,
+    urged,
 )
 from yiwang.core import clock
 from yiwang.core.errors import DomainError, NotFound, invalid
-from yiwang.geo.models import Grid, Region
-from yiwang.org.selectors import ancestor_paths
+from yiwang.geo.models import Grid
 
 LEVEL_NAMES = {"district": _("District"), "street": _("Street"), "community": _("Community"),
                "grid": _("Grid"), "unit": _("Unit")}
@@ -78,26 +76,9 @@ def _percent(value) -> str:
 
 # --- the phone view ------------------------------------------------------------------------------------------
 
-def _crumbs(actor, place) -> list:
-    """The way from the actor's top region down to `place`, each a region the actor may open."""
-    top = top_region_for(actor)
-    found = {r.path: r for r in Region.objects.filter(path__in=ancestor_paths(place.path)).only("code", "name", "path")}
-    crumbs = [found[p] for p in ancestor_paths(place.path) if p in found and p.startswith(top.path)]
-    if isinstance(place, Grid):
-        crumbs.append(place)
-    return crumbs
-
-
-def _urged(case_ids: list[int]) -> dict[int, dict]:
-    """How often each case was urged, and when last."""
-    rows = (CaseSupervision.objects.filter(case_id__in=case_ids, action=SuperviseAction.URGE)
-            .values("case_id").annotate(times=Count("id"), last=Max("created_at")))
-    return {row["case_id"]: row for row in rows}
-
-
 def _case_rows(rows: list[dict]) -> list[dict]:
-    urged = _urged([row["id"] for row in rows])
-    return [{**row, "status_label": Status(row["status"]).label, "urged": urged.get(row["id"]),
+    urged_by_case = urged([row["id"] for row in rows])
+    return [{**row, "status_label": Status(row["status"]).label, "urged": urged_by_case.get(row["id"]),
              "due_at": dt.datetime.fromisoformat(row["due_at"]) if isinstance(row["due_at"], str) else row["due_at"]}
             for row in rows]
 
@@ -120,7 +101,7 @@ def _phone_context(request, place, *, result: dict | None = None) -> dict:
     figures = _figures(actor, place)
     data = figures["data"]
     return {
-        **figures, "place": place, "crumbs": _crumbs(actor, place),
+        **figures, "place": place, "crumbs": crumbs(actor, place),
         "children_label": LEVEL_NAMES.get(data["children_level"] or "", ""),
         "cases": _case_rows(data["act_on"]), "may_supervise": can(actor, "cases.supervise_case"),
         "result": result or {}, "region_code": data["region"]["code"],
@@ -207,7 +188,7 @@ def _assessment_context(request) -> tuple[dict, int]:
         "cells": [row[name] for name in KEY_COUNTS] + [_percent(row[name]) for name in KEY_RATES],
     } for rank, row in enumerate(rows, 1)]
     context = {
-        "region": region, "crumbs": _crumbs(actor, region), "year": year, "month": month,
+        "region": region, "crumbs": crumbs(actor, region), "year": year, "month": month,
         "month_value": "" if error and params.get("month") else month_value, "month_given": params.get("month", ""),
         "level": level, "levels": [(code, LEVEL_NAMES[code]) for code in ASSESSMENT_LEVELS],
         "error": error, "rows": table, "summary": summary, "query": query,

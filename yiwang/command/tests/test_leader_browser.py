@@ -8,25 +8,13 @@ import pytest
 from yiwang.cases.models import CaseSupervision
 from yiwang.cases.tests.conftest import cast, report  # noqa: F401
 from yiwang.command.selectors import assessment
-from yiwang.console.tests.conftest import LAST_WEEK, PASSWORD, loop  # noqa: F401
+from yiwang.console.tests.conftest import LAST_WEEK, loop, sign_in  # noqa: F401
 from yiwang.core import clock
-from yiwang.web.testing.browser import axe_violations, screenshot
+from yiwang.web.testing.browser import no_violations, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page, live_server, user, next_url):
-    page.on("pageerror", lambda e: print("PAGEERROR", e))
-    page.goto(f"{live_server.url}/login/?next={next_url}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
-
-
-def no_violations(page):
-    found = axe_violations(page)
-    assert found == [], found
 
 
 def fig(page, name: str) -> str:

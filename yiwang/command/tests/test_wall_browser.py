@@ -6,7 +6,7 @@ for that child), the screen refreshes itself, and axe finds nothing serious."""
 import pytest
 
 from yiwang.cases.choices import SuperviseAction
-from yiwang.console.tests.conftest import LAST_WEEK, PASSWORD, cast, loop, report  # noqa: F401
+from yiwang.console.tests.conftest import LAST_WEEK, cast, loop, report, sign_in  # noqa: F401
 from yiwang.web.testing.browser import axe_violations, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -14,14 +14,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PERIODS = ("today", "month")
 KEYS = ("reported", "filed", "closed", "overdue", "supervised")
 
-
-def sign_in(page, live_server, user, next_url):
-    page.on("pageerror", lambda e: print("PAGEERROR", e))
-    page.goto(f"{live_server.url}/login/?next={next_url}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
 
 
 def shown(page) -> dict[str, str]:

@@ -9,6 +9,18 @@ import pytest
 from yiwang.cases.tests.conftest import IN_A, IN_B, MONDAY, TZ, cast, report  # noqa: F401, F811
 
 PASSWORD = "pw-Secret-123"
+
+
+def sign_in(page, live_server, user, next_url="/console/"):
+    """Staff sign-in through the real /login/ form, as a person of the cast (all share PASSWORD)."""
+    page.on("pageerror", lambda e: print("PAGEERROR", e))
+    page.goto(f"{live_server.url}/login/?next={next_url}")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+
+
 # Long enough ago that a handling clock started then has run out: the case is red (overdue) today.
 LAST_WEEK = dt.datetime(2026, 11, 9, 9, 0, tzinfo=TZ)
 

@@ -6,25 +6,12 @@ import pytest
 
 from yiwang.cases.choices import Status
 from yiwang.cases.models import Case, CaseAttachment, CaseSupervision
-from yiwang.console.tests.conftest import LAST_WEEK, PASSWORD, jpeg
-from yiwang.web.testing.browser import axe_violations, screenshot
+from yiwang.console.tests.conftest import LAST_WEEK, jpeg, sign_in
+from yiwang.web.testing.browser import no_violations, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page, live_server, user, next_url="/console/"):
-    page.on("console", lambda m: print("CONSOLE", m.type, m.text))
-    page.on("pageerror", lambda e: print("PAGEERROR", e))
-    page.goto(f"{live_server.url}/login/?next={next_url}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
-
-
-def no_violations(page):
-    found = axe_violations(page)
-    assert found == [], found
 
 
 def test_the_desk_accepts_and_files_a_new_report_from_the_inbox_by_keyboard(page, live_server, cast, loop):

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from yiwang.cases.models import Case
-from yiwang.console.tests.conftest import PASSWORD
+from yiwang.console.tests.conftest import sign_in
 from yiwang.imports.models import ImportRun
 from yiwang.imports.tests.conftest import HEADER, IN_A, csv_bytes, hotline_row
-from yiwang.web.testing.browser import axe_violations, screenshot
+from yiwang.web.testing.browser import no_violations, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,18 +37,6 @@ def tasks_immediate():
     HUEY.immediate = before
 
 
-def sign_in(page, live_server, user, next_url):
-    page.on("pageerror", lambda e: print("PAGEERROR", e))
-    page.goto(f"{live_server.url}/login/?next={next_url}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
-
-
-def no_violations(page):
-    found = axe_violations(page)
-    assert found == [], found
 
 
 def test_staff_upload_a_csv_watch_it_finish_read_the_refused_row_and_download_the_report(

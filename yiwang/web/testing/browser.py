@@ -31,6 +31,12 @@ def axe_violations(page, *, impacts=("serious", "critical")) -> list[dict]:
     ]
 
 
+def no_violations(page) -> None:
+    """Assert axe-core finds no serious or critical violation on the page as it is now."""
+    found = axe_violations(page)
+    assert found == [], found
+
+
 def screenshot(page, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"

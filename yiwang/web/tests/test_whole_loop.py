@@ -11,12 +11,11 @@ import pytest
 from yiwang.cases.choices import Status
 from yiwang.cases.models import Case, CaseAttachment
 from yiwang.cases.tests.conftest import IN_A, cast  # noqa: F401
+from yiwang.console.tests.conftest import sign_in
 from yiwang.core.models import AuditEntry
 from yiwang.web.testing.browser import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "pw-Secret-123"
 
 
 @pytest.fixture(autouse=True)
@@ -47,13 +46,6 @@ def signed_in(new_page, live_server, user, size):
     return page
 
 
-def staff_sign_in(page, live_server, user, next_url):
-    page.goto(f"{live_server.url}/login/?next={next_url}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
-
 
 def test_a_report_goes_round_the_whole_loop_in_the_browser(new_page, live_server, cast):  # noqa: F811
     # 1. The resident reports on the phone: a photo, the phone's position, a description, a category.
@@ -76,7 +68,7 @@ def test_a_report_goes_round_the_whole_loop_in_the_browser(new_page, live_server
 
     # 2. The shift lead accepts and files it from the console inbox, by keyboard.
     desk = new_page("desktop")
-    staff_sign_in(desk, live_server, cast.shift_lead, "/console/inbox/")
+    sign_in(desk, live_server, cast.shift_lead, "/console/inbox/")
     assert desk.locator("#case-title").inner_text().endswith(case.number)
     desk.keyboard.press("a")
     desk.wait_for_url("**queue=accepted**")
@@ -87,7 +79,7 @@ def test_a_report_goes_round_the_whole_loop_in_the_browser(new_page, live_server
 
     # 3. The dispatcher sends it to the suggested unit.
     dispatcher = new_page("desktop")
-    staff_sign_in(dispatcher, live_server, cast.dispatcher, "/console/inbox/?queue=dispatch")
+    sign_in(dispatcher, live_server, cast.dispatcher, "/console/inbox/?queue=dispatch")
     with dispatcher.expect_navigation():
         dispatcher.keyboard.press("d")
     case.refresh_from_db()
@@ -95,7 +87,7 @@ def test_a_report_goes_round_the_whole_loop_in_the_browser(new_page, live_server
 
     # 4. The unit signs for it and feeds back with a photo.
     unit = new_page("desktop")
-    staff_sign_in(unit, live_server, cast.unit, f"/console/cases/{case.pk}/")
+    sign_in(unit, live_server, cast.unit, f"/console/cases/{case.pk}/")
     unit.keyboard.press("s")
     unit.wait_for_function("() => !document.querySelector('form[action$=\"/do/sign/\"]')")
     unit.goto(f"{live_server.url}/console/cases/{case.pk}/")

@@ -3,17 +3,6 @@
 (function () {
   "use strict";
 
-  // A refused step answers 400/403/409 with its error slots (hx-swap-oob); let htmx swap those in.
-  function configure() {
-    if (!window.htmx) return;
-    htmx.config.responseHandling = [
-      {code: "204", swap: false},
-      {code: "[23]..", swap: true},
-      {code: "4..", swap: true, error: false},
-      {code: "...", swap: false, error: true}
-    ];
-  }
-
   // After the error slots came back: mark the fields they speak of, and put the focus on the first one.
   function markErrors(form) {
     var first = null;
@@ -123,7 +112,7 @@
     });
   }
 
-  function start() { configure(); drawMaps(); }
+  function start() { drawMaps(); }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
