@@ -33,7 +33,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,7 +42,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
-GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+from benchkit.server import Server  # noqa: E402  (bench/ is on the path: this file runs as a script)
+
 SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
 RATE = float(os.environ.get("BENCH_RATE", "200"))
@@ -93,12 +93,6 @@ print("BENCH" + json.dumps(rows))
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def manage(env, *args, capture=False):
     result = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
@@ -128,33 +122,6 @@ def installation(kind: str, workdir: Path) -> dict:
                   capture=True)
     print(f"  installation ready in {time.perf_counter() - started:.0f} s")
     return {"env": env, **data}
-
-
-class Server:
-    def __init__(self, env):
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [GUNICORN, "config.wsgi:application", "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
-             "--threads", "4", "--timeout", "60", "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                    if s.recv(64).startswith(b"HTTP/1.1 200"):
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        sys.exit("the server did not start")
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 class Connection:

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,7 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 PY = str(ROOT / ".venv" / "bin" / "python")
-GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+from benchkit.server import Server  # noqa: E402  (bench/ is on the path: this file runs as a script)
+
 CASES = int(os.environ.get("BENCH_PAGES_CASES", "200"))
 LOADS = int(os.environ.get("BENCH_PAGES_LOADS", "5"))
 PASSWORD = "yiwang-demo"
@@ -70,12 +69,6 @@ AXE_PAGES = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def manage(env, *args) -> None:
     started = time.perf_counter()
     result = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -94,36 +87,6 @@ def installation(workdir: Path, reuse: bool) -> dict:
     manage(env, "collectstatic", "--no-input", "-v", "0")
     manage(env, "seed_demo", "--cases", str(CASES), "-v", "0", *(["--if-missing"] if reuse else []))
     return env
-
-
-class Server:
-    """gunicorn as scripts/demo.sh starts it."""
-
-    def __init__(self, env):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [GUNICORN, "config.wsgi:application", "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
-             "--threads", "4", "--timeout", "60", "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                    if s.recv(64).startswith(b"HTTP/1.1 200"):
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        sys.exit("the server did not start")
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 TIMING_JS = """() => {

@@ -124,13 +124,26 @@ def _check(actor, region: Region) -> None:
         raise NotFound()
 
 
-def _children(region) -> tuple[str | None, list]:
+def _children(region, *extra: str) -> tuple[str | None, list]:
     if isinstance(region, Grid):
         return None, []
     if region.level == RegionLevel.COMMUNITY:
-        return "grid", list(Grid.objects.filter(community=region).order_by("path").only(*PLACE_FIELDS, "community"))
+        return "grid", list(Grid.objects.filter(community=region).order_by("path")
+                            .only(*PLACE_FIELDS, "community", *extra))
     level = LEVELS[LEVELS.index(region.level) + 1]
-    return level, list(Region.objects.filter(parent=region).order_by("path").only(*PLACE_FIELDS, "level", "parent"))
+    return level, list(Region.objects.filter(parent=region).order_by("path")
+                       .only(*PLACE_FIELDS, "level", "parent", *extra))
+
+
+def map_shapes(place: Region | Grid) -> dict:
+    """The polygons the wall's map draws: the place's outline and its children's areas by code, simplified
+    together (an area without a stored boundary is left out)."""
+    from yiwang.geo.geometry import simplified
+
+    _level, children = _children(place, "boundary")
+    outline, *areas = simplified([place.boundary, *(child.boundary for child in children)])
+    return {"outline": outline,
+            "areas": {child.code: area for child, area in zip(children, areas, strict=True) if area is not None}}
 
 
 def _level_of(node) -> str:

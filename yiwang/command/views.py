@@ -3,8 +3,8 @@
 
 Every figure comes from `yiwang.command.selectors.overview` (the same dict the API serves), rendered in HTML
 on the server; the charts and the map draw the same figures from a `json_script`. The screen refreshes its
-live panels every 60 s (htmx, out-of-band swaps); the map's polygons are sent once per page. The view reads
-nothing else but the place, its ancestors (the breadcrumbs) and the boundaries of its children."""
+live panels every 60 s (htmx, out-of-band swaps); the map's polygons are sent once per page. The place, its
+breadcrumbs and the map's polygons come from the selectors too."""
 
 from __future__ import annotations
 
@@ -18,11 +18,9 @@ from django.views.decorators.http import require_GET
 
 from yiwang.cases.choices import Status
 from yiwang.cases.measures import RATES, WEIGHTS
-from yiwang.command.selectors import crumbs, overview, place_for
+from yiwang.command.selectors import crumbs, map_shapes, overview, place_for
 from yiwang.core.errors import NotFound
 from yiwang.geo.choices import RegionLevel
-from yiwang.geo.geometry import simplified
-from yiwang.geo.models import Grid, Region
 
 REFRESH_SECONDS = 60
 
@@ -50,20 +48,7 @@ LEVEL_LABELS = {
 MAP_MEASURES = [("open", _("Open cases")), ("overdue", _("Overdue cases")), ("score", _("Area score"))]
 
 
-def _shapes(place) -> dict:
-    """The polygons the map draws: the place's outline and its children's areas (simplified)."""
-    if isinstance(place, Grid):
-        rows = []
-    elif place.level == RegionLevel.COMMUNITY:
-        rows = list(Grid.objects.filter(community=place).order_by("path").values_list("code", "boundary"))
-    else:
-        rows = list(Region.objects.filter(parent=place).order_by("path").values_list("code", "boundary"))
-    outline, *areas = simplified([place.boundary, *(boundary for _code, boundary in rows)])
-    return {"outline": outline,
-            "areas": {code: area for (code, _b), area in zip(rows, areas, strict=True) if area is not None}}
-
-
-def _percent(value: float | None) -> str:
+def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
@@ -75,11 +60,11 @@ def _panels(data: dict) -> dict:
     return {
         "figures": [{"key": key, "label": label, "today_display": f"{data['today'][key]:,}",
                      "month_display": f"{data['month'][key]:,}"} for key, label in FIGURES],
-        "rates": [{"key": name, "label": RATE_LABELS[name], "value": _percent(measures[name]),
+        "rates": [{"key": name, "label": RATE_LABELS[name], "value": percent(measures[name]),
                    "scored": name in WEIGHTS} for name in [*scored, *(n for n in RATES if n not in scored)]],
-        "children": [{**row, "closed_rate_display": _percent(row["closed_rate"])}
+        "children": [{**row, "closed_rate_display": percent(row["closed_rate"])}
                      for row in data["rankings"]["children"]],
-        "units": [{**row, "handled_on_time_display": _percent(row["handled_on_time_rate"])}
+        "units": [{**row, "handled_on_time_display": percent(row["handled_on_time_rate"])}
                   for row in data["rankings"]["units"]],
         "act_on": [{**case, "status_label": statuses.get(case["status"], case["status"])}
                    for case in data["act_on"]],
@@ -119,7 +104,7 @@ def wall(request):
     context.update({
         "crumbs": crumbs(actor, place),
         "map_measures": MAP_MEASURES,
-        "map_setup": {"shapes": _shapes(place), "tiles": getattr(settings, "YIWANG_TILE_URL", "") or "",
+        "map_setup": {"shapes": map_shapes(place), "tiles": getattr(settings, "YIWANG_TILE_URL", "") or "",
                       "attribution": getattr(settings, "YIWANG_TILE_ATTRIBUTION", "") or ""},
     })
     return render(request, "command/wall.html", context)

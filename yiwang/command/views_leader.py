@@ -38,6 +38,7 @@ from yiwang.command.selectors import (
     region_month,
     urged,
 )
+from yiwang.command.views import percent
 from yiwang.core import clock
 from yiwang.core.errors import DomainError, NotFound, invalid
 from yiwang.geo.models import Grid
@@ -70,10 +71,6 @@ def _is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _percent(value) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
 # --- the phone view ------------------------------------------------------------------------------------------
 
 def _case_rows(rows: list[dict]) -> list[dict]:
@@ -93,7 +90,7 @@ def _row_of(case, now) -> dict:
 
 def _figures(actor, place) -> dict:
     data = overview(actor=actor, region=place)
-    return {"data": data, "key_rates": [(RATES[name][2], _percent(data["measures"][name])) for name in KEY_RATES]}
+    return {"data": data, "key_rates": [(RATES[name][2], percent(data["measures"][name])) for name in KEY_RATES]}
 
 
 def _phone_context(request, place, *, result: dict | None = None) -> dict:
@@ -185,7 +182,7 @@ def _assessment_context(request) -> tuple[dict, int]:
         "rank": rank, "code": row["code"], "name": row["name"], "score": row["score"], "grade": row["grade"],
         "drill": (f"?{urlencode({'region': row['code'], 'month': month_value, 'level': next_level})}"
                   if next_level else ""),
-        "cells": [row[name] for name in KEY_COUNTS] + [_percent(row[name]) for name in KEY_RATES],
+        "cells": [row[name] for name in KEY_COUNTS] + [percent(row[name]) for name in KEY_RATES],
     } for rank, row in enumerate(rows, 1)]
     context = {
         "region": region, "crumbs": crumbs(actor, region), "year": year, "month": month,
@@ -194,7 +191,7 @@ def _assessment_context(request) -> tuple[dict, int]:
         "error": error, "rows": table, "summary": summary, "query": query,
         "headers": [COUNTS[name] for name in KEY_COUNTS] + [RATES[name][2] for name in KEY_RATES],
         "summary_counts": [(COUNTS[name], summary.counts[name]) for name in KEY_COUNTS],
-        "summary_rates": [(RATES[name][2], _percent(summary.rates[name])) for name in KEY_RATES],
+        "summary_rates": [(RATES[name][2], percent(summary.rates[name])) for name in KEY_RATES],
         "level_label": LEVEL_NAMES.get(level, ""),
         "csv": f"{reverse('v1:command-assessment-csv')}?{query}",
         "xlsx": f"{reverse('v1:command-assessment-xlsx')}?{query}",
