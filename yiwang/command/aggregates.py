@@ -10,9 +10,9 @@ the cases table with a few GROUP BY statements (yiwang.command.management.comman
 
 Reading. A figure over [start, until) is the sum of whole months (MonthFigures) and whole days (DayFigures;
 for a month cut short, the month's row less its remaining days when those are fewer); a day cut at `now`
-takes its event figures from the day's row (nothing happens after now) and its deadline figures from one
-exact query over the cases due in that part of the day (three index range scans of a few thousand rows at
-most). Open and overdue counts: the OpenCases rows of the node, the rows before today being overdue, plus
+takes its event figures from the day's row (nothing happens after now) and its deadline figures from the
+quarter-hour slots (DueSlot) up to the slot boundary nearest now, and one exact query over the cases due
+between that boundary and now (three index range scans of at most seven and a half minutes' deadlines). Open and overdue counts: the OpenCases rows of the node, the rows before today being overdue, plus
 today's open cases already past their deadline (one index range scan).
 """
 
@@ -35,8 +35,9 @@ from yiwang.command.models import (
     EVENT_FIELDS,
     FIELDS,
     NO_CLOCK,
+    SLOT_MINUTES,
     DayFigures,
-    DueHour,
+    DueSlot,
     MonthFigures,
     MonthMix,
     OpenCases,
@@ -61,12 +62,17 @@ def local_day(value: dt.datetime) -> dt.date:
     return value.astimezone(_tz()).date()
 
 
-def local_hour(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(_tz()).replace(minute=0, second=0, microsecond=0)
+SLOT = dt.timedelta(minutes=SLOT_MINUTES)
+
+
+def local_slot(value: dt.datetime) -> dt.datetime:
+    """The start of the local quarter of an hour (DueSlot's slot) the time falls in."""
+    local = value.astimezone(_tz())
+    return local.replace(minute=local.minute - local.minute % SLOT_MINUTES, second=0, microsecond=0)
 
 
 def horizon(now: dt.datetime) -> dt.datetime:
-    """DueHour keeps the hours from the start of yesterday on."""
+    """DueSlot keeps the slots from the start of yesterday on."""
     return _midnight(local_day(now) - dt.timedelta(days=1))
 
 
@@ -89,9 +95,9 @@ def unit_node(unit_id) -> str:
 # --- contributions -------------------------------------------------------------------------------------------
 
 def contributions(case: Mapping, since: dt.datetime | None = None) -> Counter:
-    """What one case adds to the rollups: {("f", node, day, figure) | ("h", node, hour, figure) |
+    """What one case adds to the rollups: {("f", node, day, figure) | ("s", node, slot, figure) |
     ("o", node, due_day, "open"|"supervised") | ("m", node, month, dimension, value): n}. Counts exactly what
-    yiwang.cases.measures counts. Deadline figures also go by hour when the hour is at or after `since`."""
+    yiwang.cases.measures counts. Deadline figures also go by slot when the slot is at or after `since`."""
     out: Counter = Counter()
     paths = prefixes(case["region_path"])
     status = case["status"]
@@ -103,9 +109,9 @@ def contributions(case: Mapping, since: dt.datetime | None = None) -> Counter:
                 day = local_day(when)
                 for node in nodes:
                     out["f", node, day, figure] += 1
-                if since is not None and figure in DUE and (hour := local_hour(when)) >= since:
+                if since is not None and figure in DUE and (slot := local_slot(when)) >= since:
                     for node in nodes:
-                        out["h", node, hour, figure] += 1
+                        out["s", node, slot, figure] += 1
 
         reported = case["reported_at"]
         add("reported", reported)
@@ -213,7 +219,7 @@ def _date(value: dt.date):
 def apply(difference: Mapping) -> None:
     days: dict = defaultdict(lambda: [0] * len(FIELDS))
     months: dict = defaultdict(lambda: [0] * len(FIELDS))
-    hours: dict = defaultdict(lambda: [0] * len(DUE_FIELDS))
+    slots: dict = defaultdict(lambda: [0] * len(DUE_FIELDS))
     opens: dict = defaultdict(lambda: [0, 0])
     mixes: dict = defaultdict(int)
     position = {name: i for i, name in enumerate(FIELDS)}
@@ -225,9 +231,9 @@ def apply(difference: Mapping) -> None:
             _f, node, day, figure = key
             days[node, day][position[figure]] += n
             months[node, first_of_month(day)][position[figure]] += n
-        elif key[0] == "h":
-            _h, node, hour, figure = key
-            hours[node, hour][due_position[figure]] += n
+        elif key[0] == "s":
+            _s, node, slot, figure = key
+            slots[node, slot][due_position[figure]] += n
         elif key[0] == "o":
             _o, node, due_day, what = key
             opens[node, due_day][0 if what == "open" else 1] += n
@@ -237,10 +243,10 @@ def apply(difference: Mapping) -> None:
     _upsert(DayFigures, ["node", "day"], FIELDS, [[node, _date(day), *v] for (node, day), v in days.items()])
     _upsert(MonthFigures, ["node", "month"], FIELDS,
             [[node, _date(month), *v] for (node, month), v in months.items()])
-    if hours:
-        _upsert(DueHour, ["node", "hour"], DUE_FIELDS,
-                [[node, connection.ops.adapt_datetimefield_value(hour), *v] for (node, hour), v in hours.items()])
-        DueHour.objects.filter(hour__lt=horizon(clock.now())).delete()
+    if slots:
+        _upsert(DueSlot, ["node", "start"], DUE_FIELDS,
+                [[node, connection.ops.adapt_datetimefield_value(slot), *v] for (node, slot), v in slots.items()])
+        DueSlot.objects.filter(start__lt=horizon(clock.now())).delete()
     _upsert(OpenCases, ["node", "due_day"], ["open", "supervised"],
             [[node, _date(day), *v] for (node, day), v in opens.items()])
     _upsert(MonthMix, ["node", "month", "dimension", "value"], ["n"],
@@ -313,7 +319,7 @@ def _sum_rows(keys: list[str], first: dt.date, last: dt.date) -> dict[str, dict[
     return total
 
 
-# The exact count of the deadline figures over a stretch of at most an hour, city-wide, grouped by path and lead
+# The exact count of the deadline figures over a stretch of at most half a slot, city-wide, grouped by path and lead
 # unit: compiled once from the ORM (the conditions are plain.conditions, yiwang.cases.measures' own), run with
 # the stretch's ends in place of two stand-in times.
 _STAND_IN = (dt.datetime(1971, 1, 1, 1, 1, 1, tzinfo=dt.UTC), dt.datetime(1971, 1, 2, 2, 2, 2, tzinfo=dt.UTC))
@@ -340,7 +346,7 @@ def _exact_sql():
 
 
 def _exact_rows(start: dt.datetime, until: dt.datetime) -> list[tuple]:
-    """[(region_path, lead_unit_id, *DUE_FIELDS)] of the cases due in [start, until), at most an hour: each
+    """[(region_path, lead_unit_id, *DUE_FIELDS)] of the cases due in [start, until), a few minutes: each
     statement bound to its deadline's index alone (no condition another index could serve)."""
     if until <= start:
         return []
@@ -358,35 +364,47 @@ class Memo:
 
 
 def _partial(keys: list[str], day: dt.date, until: dt.datetime, memo: Memo | None) -> dict[str, dict[str, int]]:
-    """The day cut at `until`: its events from the day's row (nothing happens after now); its deadlines from
-    the whole hours so far (DueHour) and an exact count over the cases due in the hour cut at `until`."""
+    """The day cut at `until`: its events from the day's row (nothing happens after now); its deadlines up to
+    the slot boundary nearest `until` — the slots from midnight (DueSlot), or the day's row less the slots
+    after the boundary when those are fewer — then the cases due between that boundary and `until`, counted
+    exactly: added when the boundary lies before `until`, taken away when after (at most half a slot's
+    deadlines, city-wide, read once per screen)."""
     memo = memo or Memo()
     known = memo.partial.setdefault((day, until), {})
     missing = [key for key in keys if key not in known]
     if missing:
         q = connection.ops.quote_name
-        hour = local_hour(until)
+        adapt = connection.ops.adapt_datetimefield_value
+        midnight, next_midnight = _midnight(day), _midnight(day + dt.timedelta(days=1))
+        first = local_slot(until)
+        following = min(first + SLOT, next_midnight)
+        cut = first if until - first <= following - until else following
         if "rows" not in known:
-            known["rows"] = _exact_rows(hour, until)
+            known["rows"] = (_exact_rows(cut, until), 1) if cut <= until else (_exact_rows(until, cut), -1)
         for key in missing:
             known[key] = dict.fromkeys(FIELDS, 0)
-        events = ", ".join(q(c) for c in EVENT_FIELDS)
-        for node, *values in _query(f"SELECT node, {events} FROM {q(DayFigures._meta.db_table)} "
+        forward = cut - midnight <= next_midnight - cut
+        columns = ", ".join(q(c) for c in (EVENT_FIELDS if forward else FIELDS))
+        for node, *values in _query(f"SELECT node, {columns} FROM {q(DayFigures._meta.db_table)} "
                                     f"WHERE node IN ({_in(missing)}) AND day = %s", [*missing, _date(day)]):
-            known[node].update(zip(EVENT_FIELDS, values, strict=True))
+            known[node].update(zip(EVENT_FIELDS if forward else FIELDS, values, strict=True))
         sums = ", ".join(f"SUM({q(c)})" for c in DUE_FIELDS)
-        adapt = connection.ops.adapt_datetimefield_value
+        span = [adapt(midnight), adapt(cut)] if forward else [adapt(cut), adapt(next_midnight)]
+        sign = 1 if forward else -1
         for node, *values in _query(
-                f"SELECT node, {sums} FROM {q(DueHour._meta.db_table)} WHERE node IN ({_in(missing)}) "
-                f"AND hour >= %s AND hour < %s GROUP BY node", [*missing, adapt(_midnight(day)), adapt(hour)]):
-            known[node].update(zip(DUE_FIELDS, (v or 0 for v in values), strict=True))
+                f"SELECT node, {sums} FROM {q(DueSlot._meta.db_table)} WHERE node IN ({_in(missing)}) "
+                f"AND start >= %s AND start < %s GROUP BY node", [*missing, *span]):
+            into = known[node]
+            for name, n in zip(DUE_FIELDS, values, strict=True):
+                into[name] += sign * (n or 0)
         wanted = set(missing)
-        for path, unit, *values in known["rows"]:
+        rows, sign = known["rows"]
+        for path, unit, *values in rows:
             for node in [*prefixes(path), *([unit_node(unit)] if unit else [])]:
                 if node in wanted:
                     into = known[node]
                     for name, n in zip(DUE_FIELDS, values, strict=True):
-                        into[name] += n
+                        into[name] += sign * n
     return {key: known[key] for key in keys}
 
 
@@ -646,18 +664,23 @@ def recount() -> dict[str, int]:
                  f"value_ ON CONFLICT (node, month, dimension, value) DO UPDATE SET n = {mix_table}.n + excluded.n")
         _run("DROP TABLE command_stage")
 
-        # Deadlines by hour, from the start of yesterday on: few cases, so through `contributions`.
-        DueHour.objects.all().delete()
+        rebuild_due_slots()
+    return {model.__name__: model.objects.count()
+            for model in (DayFigures, MonthFigures, OpenCases, MonthMix, DueSlot)}
+
+
+def rebuild_due_slots() -> None:
+    """Deadlines by slot, from the start of yesterday on: few cases, so through `contributions`."""
+    with transaction.atomic():
+        DueSlot.objects.all().delete()
         since = horizon(clock.now())
         ids: set[int] = set()
         for column in plain.DUE:
             ids.update(Case.objects.filter(**{f"{column}__gte": since}).values_list("pk", flat=True))
-        hours: Counter = Counter()
+        slots: Counter = Counter()
         for case in Case.objects.filter(pk__in=ids).values(*CASE_FIELDS).iterator(chunk_size=5000):
-            hours.update({k: n for k, n in contributions(case, since).items() if k[0] == "h"})
-        apply(hours)
-    return {model.__name__: model.objects.count()
-            for model in (DayFigures, MonthFigures, OpenCases, MonthMix, DueHour)}
+            slots.update({k: n for k, n in contributions(case, since).items() if k[0] == "s"})
+        apply(slots)
 
 
 # --- checking ------------------------------------------------------------------------------------------------
@@ -665,9 +688,9 @@ def recount() -> dict[str, int]:
 def snapshot_rows() -> dict[tuple, tuple]:
     """Every non-zero rollup row, keyed by table and key (for comparing the live rollups with a recount)."""
     out = {}
-    DueHour.objects.filter(hour__lt=horizon(clock.now())).delete()
+    DueSlot.objects.filter(start__lt=horizon(clock.now())).delete()
     for model, keys, columns in ((DayFigures, ["node", "day"], FIELDS), (MonthFigures, ["node", "month"], FIELDS),
-                                 (DueHour, ["node", "hour"], DUE_FIELDS),
+                                 (DueSlot, ["node", "start"], DUE_FIELDS),
                                  (OpenCases, ["node", "due_day"], ["open", "supervised"]),
                                  (MonthMix, ["node", "month", "dimension", "value"], ["n"])):
         for row in model.objects.values_list(*keys, *columns).iterator(chunk_size=10_000):

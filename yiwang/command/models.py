@@ -75,13 +75,17 @@ class MonthFigures(Figures):
         return f"{self.node} {self.month:%Y-%m}"
 
 
-class DueHour(models.Model):
-    """A node's deadline figures by the local hour the deadline falls in, kept only from the start of yesterday
-    on (older rows are never read and are pruned): "due so far today" is today's whole hours from here plus one
-    exact count over the cases due in the current hour."""
+SLOT_MINUTES = 15  # divides an hour: slots never straddle a day
+
+
+class DueSlot(models.Model):
+    """A node's deadline figures by the local quarter of an hour the deadline falls in (`start` is its start),
+    kept only from the start of yesterday on (older rows are never read and are pruned): "due so far today" is
+    today's slots up to the slot boundary nearest now (or the day's row less the slots after it), with the few
+    cases due between that boundary and now counted exactly."""
 
     node = models.CharField(max_length=255)
-    hour = models.DateTimeField()
+    start = models.DateTimeField()
     due_handle = models.IntegerField(default=0)
     handled = models.IntegerField(default=0)
     handled_on_time = models.IntegerField(default=0)
@@ -96,13 +100,13 @@ class DueHour(models.Model):
     responded_on_time = models.IntegerField(default=0)
 
     class Meta:
-        verbose_name = _("hour's deadlines")
-        verbose_name_plural = _("hours' deadlines")
-        constraints = [models.UniqueConstraint(fields=["node", "hour"], name="command_hour_node_once")]
-        indexes = [models.Index(fields=["hour"], name="command_duehour_hour")]
+        verbose_name = _("deadlines by quarter hour")
+        verbose_name_plural = _("deadlines by quarter hour")
+        constraints = [models.UniqueConstraint(fields=["node", "start"], name="command_slot_node_once")]
+        indexes = [models.Index(fields=["start"], name="command_dueslot_start")]
 
     def __str__(self):
-        return f"{self.node} {self.hour:%Y-%m-%d %H}h"
+        return f"{self.node} {self.start:%Y-%m-%d %H:%M}"
 
 
 NO_CLOCK = dt.date(9999, 12, 31)  # the due day of an open case without a running clock

@@ -13,7 +13,7 @@ from yiwang.cases.tests.conftest import MONDAY, TZ, cast, report  # noqa: F401
 from yiwang.cases.tests.test_loop import walk_to
 from yiwang.cases.tests.test_measures import IN_A2, TUESDAY, history  # noqa: F401
 from yiwang.command import aggregates, plain
-from yiwang.command.models import DayFigures, DueHour, MonthFigures, MonthMix, OpenCases
+from yiwang.command.models import DayFigures, DueSlot, MonthFigures, MonthMix, OpenCases
 from yiwang.command.selectors import assessment, overview
 from yiwang.core import clock
 
@@ -50,12 +50,12 @@ def more(history, cast, report):
 def test_the_rollups_equal_a_recount_from_scratch(more):
     assert DayFigures.objects.exists() and MonthFigures.objects.exists()
     assert OpenCases.objects.exists() and MonthMix.objects.exists()
-    with clock.frozen(DECEMBER_3):  # "now" after the history: the deadlines by hour kept from December 2 on
+    with clock.frozen(DECEMBER_3):  # "now" after the history: the deadlines by slot kept from December 2 on
         assert aggregates.check() == []
         live = aggregates.snapshot_rows()
         aggregates.recount()
         assert aggregates.snapshot_rows() == live
-        assert DueHour.objects.exists()
+        assert DueSlot.objects.exists()
 
 
 def test_the_check_finds_a_rollup_that_went_wrong(more, cast):
@@ -68,29 +68,40 @@ def test_the_check_finds_a_rollup_that_went_wrong(more, cast):
 
 
 @pytest.fixture
-def tuesday(history, cast, report):
-    """The measures' history (its last step on Tuesday 17:00), a case a leader gave until Tuesday 19:00 and one
-    until 17:03: "now" is Tuesday 17:07, so the day cut at now counts some of Tuesday's deadlines and not
-    others, by whole hours and in the hour cut at now."""
-    case = walk_to(cast, report(), Status.IN_PROGRESS)
-    s.case_supervise(actor=cast.leader, case=case, action="deadline", due_at=TUESDAY + 10 * H, now=MONDAY + H)
-    case.refresh_from_db()
-    assert case.handle_due_at == TUESDAY + 10 * H
-    # And one due at 17:03, in the hour cut at now: counted exactly from the cases.
-    soon = walk_to(cast, report(), Status.IN_PROGRESS)
-    s.case_supervise(actor=cast.leader, case=soon, action="deadline", due_at=TUESDAY + 8 * H + 3 * M, now=MONDAY + H)
+def deadlines_on_tuesday(history, cast, report):
+    """The measures' history (its last step on Tuesday 17:00), and cases a leader gave until Tuesday 19:00,
+    17:03, 17:11 and 17:13 (one handled already): the day cut at a "now" just after 17:00 counts some of
+    Tuesday's deadlines and not others, from the day's row or from its quarter-hour slots, and in the slot cut
+    at now (17:00–17:15) counted exactly, forward from 17:00 or back from 17:15."""
+    for due in (10 * H, 8 * H + 3 * M, 8 * H + 11 * M, 8 * H + 13 * M):
+        case = walk_to(cast, report(), Status.IN_PROGRESS)
+        s.case_supervise(actor=cast.leader, case=case, action="deadline", due_at=TUESDAY + due, now=MONDAY + H)
+        case.refresh_from_db()
+        assert case.handle_due_at == TUESDAY + due
+    s.case_feedback(actor=cast.unit, case=case, result="已处理", now=MONDAY + 2 * H)
+
+
+@pytest.fixture
+def tuesday(deadlines_on_tuesday):
+    """17:07: nearer 17:00, so 17:03 is counted exactly (and 17:11 and 17:13 are not yet due)."""
     return TUESDAY + 8 * H + 7 * M
+
+
+@pytest.fixture
+def tuesday_later(deadlines_on_tuesday):
+    """17:12: nearer 17:15, so the slot's row less 17:13 counted exactly (17:03 and 17:11 are due)."""
+    return TUESDAY + 8 * H + 12 * M
 
 
 # The rollups answer for "now" — the time of the request, after every recorded change. (A `now` before some
 # recorded change is answered exactly by the plain counts only.)
-NOWS = ["tuesday", DECEMBER_3, DECEMBER_3 + 13 * H, dt.datetime(2026, 12, 10, 8, tzinfo=TZ)]
+NOWS = ["tuesday", "tuesday_later", DECEMBER_3, DECEMBER_3 + 13 * H, dt.datetime(2026, 12, 10, 8, tzinfo=TZ)]
 
 
 @pytest.mark.parametrize("now", NOWS)
 def test_the_overview_agrees_with_the_measures_and_plain_counts(request, cast, now):
-    if now == "tuesday":
-        now = request.getfixturevalue("tuesday")
+    if isinstance(now, str):
+        now = request.getfixturevalue(now)
     else:
         request.getfixturevalue("more")
     w = cast.world
