@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
 
 DEFAULT_CASES = 1_000_000
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-BENCH_DB = "cmddata_bench_dashboard"
+BENCH_DB = os.environ.get("BENCH_PG_DB", "cmddata_bench_dashboard")
 AIM_MS, AIM_RATIO = 50.0, 100.0
 
 

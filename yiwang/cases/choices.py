@@ -20,6 +20,9 @@ class Status(models.TextChoices):
 
 FINAL = {Status.REJECTED, Status.MERGED, Status.VOIDED, Status.RATED}
 OPEN = {s for s in Status.values if s not in FINAL and s != Status.CLOSED}
+# The same in a fixed order, for SQL that must read the same every time (a partial index's condition and the
+# queries meant to use it: SQLite matches them by their text, literals included).
+OPEN_LISTED = tuple(s for s in Status.values if s in OPEN)
 
 
 class Channel(models.TextChoices):

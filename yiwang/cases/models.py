@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.cases.choices import (
+    OPEN_LISTED,
     AttachmentKind,
     Channel,
     ExtensionDecision,
@@ -106,6 +107,9 @@ class Case(models.Model):
             models.Index(fields=["status", "region_path"]),
             models.Index(fields=["lat", "lon"]),
             models.Index(fields=["category", "reported_at"]),
+            # The command centre's map: the latest open cases of any subtree, read from this index alone.
+            models.Index(fields=["-reported_at", "-id", "region_path", "lat", "lon", "due_at", "warn_at"],
+                         condition=Q(status__in=OPEN_LISTED), name="case_open_latest"),
         ]
         constraints = [
             # The number a case has in the system it came from (a hotline's 工单编号): imported once per channel.

@@ -15,15 +15,18 @@ period; the measures' "closed" is the §6 one (of the cases whose closing deadli
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from fractions import Fraction
+from types import SimpleNamespace
 
+from django.db import connection
 from django.db.models import Case as DbCase
 from django.db.models import CharField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from yiwang.accounts.policies import REGION, grants_for
-from yiwang.cases.choices import OPEN, Channel, Light
+from yiwang.cases.choices import OPEN, OPEN_LISTED, Channel, Light
 from yiwang.cases.measures import (
     COUNTS,
     RATES,
@@ -179,8 +182,20 @@ def build_measures(subject: Subject, counts: dict, peers_filed_max: int, start, 
         peers_filed_max=peers_filed_max, filed_score=float(filed_score), score=score, grade=grade_for(score))
 
 
+@dataclass(frozen=True, slots=True)
+class UnitRow:
+    """What the rankings need of a unit (read as plain values: model instances cost more than the figures)."""
+
+    pk: int
+    code: str
+    name: str
+    kind: str
+    region_id: int | None
+    region_path: str
+
+
 def _subject(node) -> Subject:
-    kind = "unit" if isinstance(node, Unit) else "grid" if isinstance(node, Grid) else "region"
+    kind = "unit" if isinstance(node, UnitRow | Unit) else "grid" if isinstance(node, Grid) else "region"
     return Subject(kind, node.pk, node.code, node.name)
 
 
@@ -197,16 +212,16 @@ def _node_measures(nodes: list, start, end, until, source, memo) -> dict[str, Me
     return out, counts
 
 
-def _units_under(path: str, start, until, source, memo) -> tuple[list[Unit], list[Unit]]:
+def _units_under(path: str, start, until, source, memo) -> tuple[list[UnitRow], list[UnitRow]]:
     """The units located in the subtree that led a case with a figure in the period (a unit with none has
     nothing to rank), and every unit that did (their peers)."""
     active = source.active_units(start, until, memo=memo)
-    every = list(Unit.objects.filter(pk__in=active).order_by("code")
-                 .only("id", "code", "name", "kind", "region_id", "region_path"))
+    every = [UnitRow(*row) for row in Unit.objects.filter(pk__in=active).order_by("code")
+             .values_list("id", "code", "name", "kind", "region_id", "region_path")]
     return [u for u in every if u.region_path.startswith(path)], every
 
 
-def _unit_measures(units: list[Unit], active_units: list[Unit], start, end, until, source,
+def _unit_measures(units: list[UnitRow], active_units: list[UnitRow], start, end, until, source,
                    memo) -> dict[int, Measures]:
     """The units' measures, with their peers' filings (a peer that led no case filed nothing)."""
     peer_ids: dict[tuple, list[int]] = {}
@@ -343,15 +358,36 @@ def act_on(region, now: dt.datetime, open_count: int | None = None) -> list[dict
     if len(ids) < ACT_ON_LIMIT:
         ids += list(base.filter(supervised=True).filter(Q(due_at__gte=now) | Q(due_at__isnull=True))
                     .order_by("due_at", "id").values_list("id", flat=True)[:ACT_ON_LIMIT - len(ids)])
-    cases = (Case.objects.filter(pk__in=ids).select_related("category", "region", "grid")
-             .only("id", "number", "supervised", "due_at", "warn_at", "status", "category__name", "region__name",
-                   "grid__name").in_bulk())
+    fields = ("id", "number", "supervised", "due_at", "warn_at", "status", "category__name", "region__name",
+              "grid__name")
+    cases = {row["id"]: row for row in Case.objects.filter(pk__in=ids).order_by().values(*fields)}
     return [{
-        "id": case.pk, "number": case.number, "light": light_of(case, now), "supervised": case.supervised,
-        "category": case.category.name if case.category_id else "",
-        "region": case.grid.name if case.grid_id else case.region.name,
-        "due_at": _iso(case.due_at), "status": case.status,
+        "id": case["id"], "number": case["number"], "light": light_of(SimpleNamespace(**case), now),
+        "supervised": case["supervised"], "category": case["category__name"] or "",
+        "region": case["grid__name"] or case["region__name"], "due_at": _iso(case["due_at"]), "status": case["status"],
     } for case in (cases[pk] for pk in ids)]
+
+
+def _latest_open(path: str, now: dt.datetime, limit: int) -> list[tuple]:
+    """The latest open cases with a position in the subtree, along the case_open_latest index alone: it holds
+    just the open cases, newest first, with every column read here (no table rows; SQLite is told to use it,
+    and its condition is written exactly as the index's, which SQLite needs to match them)."""
+    q = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    hint = f" INDEXED BY {q('case_open_latest')}" if connection.vendor == "sqlite" else ""
+    statuses = ", ".join(f"'{status}'" for status in OPEN_LISTED)  # constants of the code, not input
+    where = [f"{q('status')} IN ({statuses})", f"{q('lat')} IS NOT NULL"]
+    params: list = [adapt(now), Light.RED, adapt(now), Light.YELLOW, Light.GREEN]
+    if "/" in path[:-1]:  # not the root: everything is under the root
+        where.append(f"SUBSTR({q('region_path')}, 1, %s) = %s")
+        params += [len(path), path]
+    sql = (f"SELECT {q('id')}, {q('lat')}, {q('lon')}, CASE WHEN {q('due_at')} IS NULL THEN NULL "
+           f"WHEN {q('due_at')} < %s THEN %s WHEN {q('warn_at')} <= %s THEN %s ELSE %s END "
+           f"FROM {q(Case._meta.db_table)}{hint} WHERE {' AND '.join(where)} "
+           f"ORDER BY {q('reported_at')} DESC, {q('id')} DESC LIMIT {int(limit)}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def points(region, now: dt.datetime | None = None, open_count: int | None = None,
@@ -359,23 +395,18 @@ def points(region, now: dt.datetime | None = None, open_count: int | None = None
     """The latest open cases with a position, with their lights (worked out by the database: no times to
     parse for 500 rows)."""
     now = now or clock.now()
-    light = DbCase(When(due_at__isnull=True, then=Value(None)), When(due_at__lt=now, then=Value(Light.RED)),
-                   When(warn_at__lte=now, then=Value(Light.YELLOW)), default=Value(Light.GREEN),
-                   output_field=CharField())
-    fields = ("id", "lat", "lon", "light")
-    rows = None
-    # The latest 500 of a subtree that holds a small share of the open cases lie far apart along the report-time
-    # index: its own index is quicker then.
+    # A subtree holding a fair share of the open cases finds its latest ones early along case_open_latest; a
+    # small one (a grid, a quiet community) reads its own (status, path) index instead.
     if open_count is None or (open_count > BIG_SUBTREE
                               and (all_open is None or open_count * POINTS_WALK_SHARE >= all_open)):
-        rows = _walk(Case.objects.annotate(light=light).order_by("-reported_at", "-id")
-                     .values_list(*fields, "status", "region_path", "reported_at"),
-                     lambda row: row[4] in OPEN and row[1] is not None and row[5].startswith(region.path),
-                     POINTS_LIMIT,
-                     lambda row: Q(reported_at__lte=row[6]) & ~Q(reported_at=row[6], id__gte=row[0]))
-    if rows is None:
+        rows = _latest_open(region.path, now, POINTS_LIMIT)
+    else:
+        light = DbCase(When(due_at__isnull=True, then=Value(None)), When(due_at__lt=now, then=Value(Light.RED)),
+                       When(warn_at__lte=now, then=Value(Light.YELLOW)), default=Value(Light.GREEN),
+                       output_field=CharField())
         rows = (Case.objects.filter(region_path__under=region.path, status__in=OPEN, lat__isnull=False)
-                .annotate(light=light).order_by("-reported_at", "-id").values_list(*fields)[:POINTS_LIMIT])
+                .annotate(light=light).order_by("-reported_at", "-id").values_list("id", "lat", "lon", "light")
+                [:POINTS_LIMIT])
     return [{"id": row[0], "lat": row[1], "lon": row[2], "light": row[3]} for row in rows]
 
 
