@@ -123,6 +123,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
+elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # No JIT compiling: PostgreSQL compiles a query once its estimated cost is high (any range over a big cases
+    # table looks so before its statistics are fresh), which costs 10–50 ms each time for reads that take under
+    # one. This application's queries are short; YIWANG_PG_JIT=1 switches it back on.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    if os.environ.get("YIWANG_PG_JIT", "0") != "1":
+        DATABASES["default"]["OPTIONS"]["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and task queue: in-process / SQLite unless REDIS_URL is set ------------------------------------
