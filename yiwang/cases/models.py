@@ -107,9 +107,12 @@ class Case(models.Model):
             models.Index(fields=["status", "region_path"]),
             models.Index(fields=["lat", "lon"]),
             models.Index(fields=["category", "reported_at"]),
-            # The command centre's map: the latest open cases of any subtree, read from this index alone.
+            # The command centre: the latest open cases of a subtree (the map) and the most overdue (to act on),
+            # read from these indexes alone (open_cases_sql).
             models.Index(fields=["-reported_at", "-id", "region_path", "lat", "lon", "due_at", "warn_at"],
                          condition=Q(status__in=OPEN_LISTED), name="case_open_latest"),
+            models.Index(fields=["due_at", "id", "region_path"], condition=Q(status__in=OPEN_LISTED),
+                         name="case_open_due"),
         ]
         constraints = [
             # The number a case has in the system it came from (a hotline's 工单编号): imported once per channel.
@@ -289,3 +292,17 @@ class CaseAttachment(models.Model):
 
     def __str__(self):
         return self.file.name
+
+
+def open_cases_sql(index: str) -> tuple[str, str]:
+    """(FROM clause, WHERE condition) for reading the open cases along one of the partial indexes of the open
+    cases (case_open_latest, case_open_due). The condition is the indexes' own, written with its literals:
+    SQLite uses a partial index only for a query whose condition reads the same, and it is told to use this
+    one (PostgreSQL chooses by itself)."""
+    from django.db import connection
+
+    q = connection.ops.quote_name
+    hint = f" INDEXED BY {q(index)}" if connection.vendor == "sqlite" else ""
+    statuses = ", ".join(f"'{status}'" for status in OPEN_LISTED)  # constants of the code, not input
+    return f"{q(Case._meta.db_table)}{hint}", f"{q('status')} IN ({statuses})"
+

@@ -28,7 +28,7 @@ from django.db.models.functions import Cast, Coalesce, Concat, TruncDate, TruncM
 from django.utils import timezone
 
 from yiwang.cases.choices import OPEN, Channel, Rating, Status
-from yiwang.cases.models import Case
+from yiwang.cases.models import Case, open_cases_sql
 from yiwang.command import plain
 from yiwang.command.models import (
     DUE_FIELDS,
@@ -455,10 +455,13 @@ def open_state(nodes: list[str], now: dt.datetime, *, memo: Memo | None = None) 
             f"FROM {q(OpenCases._meta.db_table)} WHERE node IN ({_in(nodes)}) GROUP BY node",
             [_date(today), *nodes]):
         found[node] = {"open": open_ or 0, "overdue": overdue or 0, "supervised": supervised or 0}
-    # Today's open cases already past their running deadline: city-wide on the due_at index, summed up here.
+    # Today's open cases already past their running deadline: city-wide from the open cases' deadline index
+    # alone (case_open_due), summed up here.
     wanted = set(nodes)
-    rows = (Case.objects.filter(due_at__gte=_midnight(today), due_at__lt=now).order_by().values_list("region_path")
-            .annotate(n=Count("pk", filter=Q(status__in=OPEN))))
+    table, open_condition = open_cases_sql("case_open_due")
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = _query(f"SELECT {q('region_path')}, COUNT(*) FROM {table} WHERE {open_condition} AND {q('due_at')} >= %s "
+                  f"AND {q('due_at')} < %s GROUP BY {q('region_path')}", [adapt(_midnight(today)), adapt(now)])
     for path, n in rows:
         for node in prefixes(path):
             if node in wanted:

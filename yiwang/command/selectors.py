@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from yiwang.accounts.policies import REGION, grants_for
-from yiwang.cases.choices import OPEN, OPEN_LISTED, Channel, Light
+from yiwang.cases.choices import OPEN, Channel, Light
 from yiwang.cases.measures import (
     COUNTS,
     RATES,
@@ -39,7 +39,7 @@ from yiwang.cases.measures import (
     grade_for,
     month_bounds,
 )
-from yiwang.cases.models import Case
+from yiwang.cases.models import Case, open_cases_sql
 from yiwang.cases.selectors import light_of
 from yiwang.core import clock
 from yiwang.core.errors import NotFound, invalid
@@ -312,49 +312,48 @@ def overview(*, actor, region: Region | Grid, now: dt.datetime | None = None, so
         },
         "map": [{key: row[key] for key in ("code", "name", "level", "path", "open", "overdue", "score", "grade")}
                 for row in child_rows],
-        "act_on": act_on(region, now, state["open"]),
+        "act_on": act_on(region, now, state["open"], states[root]["open"]),
         "points": points(region, now, state["open"], states[root]["open"]),
         "as_of": now.isoformat(),
     }
 
 
-# A subtree with more open cases than this is read along the deadline / report-time index (most of what comes
-# first is in the subtree); a smaller one through its own (status, path) index, which holds just its open cases.
-BIG_SUBTREE = 3000
-WALK_BATCH = 4000
-WALK_MAX = 100_000
-POINTS_WALK_SHARE = 10  # walk for the points when the subtree holds at least a tenth of all open cases
+# A subtree holding at least this share of all open cases finds its first rows early along the open cases' own
+# indexes (case_open_latest, case_open_due: they hold just the open cases, with every column read here, so each
+# step is an index entry, not a table row): at most ~limit × OPEN_SHARE entries. A smaller subtree reads its own
+# (status, path) index, which holds just its open cases.
+OPEN_SHARE = 50
 
 
-def _walk(ordered, keep, limit: int, after) -> list | None:
-    """The first `limit` rows of an index-ordered query that `keep` accepts, read in batches, each batch from
-    where the last one ended (`after(last row)` is the filter for the rest: no OFFSET, so every row is read
-    once); None if that takes more than WALK_MAX rows (the caller asks the subtree's index instead)."""
-    found, seen, batch, rest = [], 0, limit * 2, ordered
-    while seen < WALK_MAX:
-        chunk = list(rest[:batch])
-        seen += len(chunk)
-        found += [row for row in chunk if keep(row)]
-        if len(found) >= limit or len(chunk) < batch:
-            return found[:limit]
-        rest = ordered.filter(after(chunk[-1]))
-        batch = min(batch * 4, WALK_BATCH)
-    return None
+def _along_open_index(open_count: int | None, all_open: int | None) -> bool:
+    return open_count is None or all_open is None or open_count * OPEN_SHARE >= all_open
 
 
-def act_on(region, now: dt.datetime, open_count: int | None = None) -> list[dict]:
+def _open_along(index: str, path: str, select: str, select_params: list, where: str, where_params: list,
+                order: str, limit: int) -> list[tuple]:
+    """The first `limit` open cases of the subtree along the index, in its order."""
+    q = connection.ops.quote_name
+    table, open_condition = open_cases_sql(index)
+    conditions, params = [open_condition, where], [*select_params, *where_params]
+    if "/" in path[:-1]:  # not the root: everything is under the root
+        conditions.append(f"SUBSTR({q('region_path')}, 1, %s) = %s")
+        params += [len(path), path]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {select} FROM {table} WHERE {' AND '.join(conditions)} ORDER BY {order} "
+                       f"LIMIT {int(limit)}", params)
+        return cursor.fetchall()
+
+
+def act_on(region, now: dt.datetime, open_count: int | None = None, all_open: int | None = None) -> list[dict]:
     """Open cases that are overdue (red) or supervised, most overdue first, then the supervised by deadline."""
+    q = connection.ops.quote_name
     base = Case.objects.filter(region_path__under=region.path, status__in=OPEN)
-    red = None
-    if open_count is None or open_count > BIG_SUBTREE:
-        red = _walk(Case.objects.filter(due_at__lt=now).order_by("due_at", "id")
-                    .values_list("id", "region_path", "status", "due_at"),
-                    lambda row: row[1].startswith(region.path) and row[2] in OPEN, ACT_ON_LIMIT,
-                    lambda row: Q(due_at__gte=row[3]) & ~Q(due_at=row[3], id__lte=row[0]))
-        red = None if red is None else [row[0] for row in red]
-    if red is None:
-        red = list(base.filter(due_at__lt=now).order_by("due_at", "id").values_list("id", flat=True)[:ACT_ON_LIMIT])
-    ids = red
+    if _along_open_index(open_count, all_open):
+        ids = [row[0] for row in _open_along(
+            "case_open_due", region.path, q("id"), [], f"{q('due_at')} < %s",
+            [connection.ops.adapt_datetimefield_value(now)], f"{q('due_at')}, {q('id')}", ACT_ON_LIMIT)]
+    else:
+        ids = list(base.filter(due_at__lt=now).order_by("due_at", "id").values_list("id", flat=True)[:ACT_ON_LIMIT])
     if len(ids) < ACT_ON_LIMIT:
         ids += list(base.filter(supervised=True).filter(Q(due_at__gte=now) | Q(due_at__isnull=True))
                     .order_by("due_at", "id").values_list("id", flat=True)[:ACT_ON_LIMIT - len(ids)])
@@ -368,38 +367,19 @@ def act_on(region, now: dt.datetime, open_count: int | None = None) -> list[dict
     } for case in (cases[pk] for pk in ids)]
 
 
-def _latest_open(path: str, now: dt.datetime, limit: int) -> list[tuple]:
-    """The latest open cases with a position in the subtree, along the case_open_latest index alone: it holds
-    just the open cases, newest first, with every column read here (no table rows; SQLite is told to use it,
-    and its condition is written exactly as the index's, which SQLite needs to match them)."""
-    q = connection.ops.quote_name
-    adapt = connection.ops.adapt_datetimefield_value
-    hint = f" INDEXED BY {q('case_open_latest')}" if connection.vendor == "sqlite" else ""
-    statuses = ", ".join(f"'{status}'" for status in OPEN_LISTED)  # constants of the code, not input
-    where = [f"{q('status')} IN ({statuses})", f"{q('lat')} IS NOT NULL"]
-    params: list = [adapt(now), Light.RED, adapt(now), Light.YELLOW, Light.GREEN]
-    if "/" in path[:-1]:  # not the root: everything is under the root
-        where.append(f"SUBSTR({q('region_path')}, 1, %s) = %s")
-        params += [len(path), path]
-    sql = (f"SELECT {q('id')}, {q('lat')}, {q('lon')}, CASE WHEN {q('due_at')} IS NULL THEN NULL "
-           f"WHEN {q('due_at')} < %s THEN %s WHEN {q('warn_at')} <= %s THEN %s ELSE %s END "
-           f"FROM {q(Case._meta.db_table)}{hint} WHERE {' AND '.join(where)} "
-           f"ORDER BY {q('reported_at')} DESC, {q('id')} DESC LIMIT {int(limit)}")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def points(region, now: dt.datetime | None = None, open_count: int | None = None,
            all_open: int | None = None) -> list[dict]:
     """The latest open cases with a position, with their lights (worked out by the database: no times to
     parse for 500 rows)."""
     now = now or clock.now()
-    # A subtree holding a fair share of the open cases finds its latest ones early along case_open_latest; a
-    # small one (a grid, a quiet community) reads its own (status, path) index instead.
-    if open_count is None or (open_count > BIG_SUBTREE
-                              and (all_open is None or open_count * POINTS_WALK_SHARE >= all_open)):
-        rows = _latest_open(region.path, now, POINTS_LIMIT)
+    if _along_open_index(open_count, all_open):
+        q = connection.ops.quote_name
+        at = connection.ops.adapt_datetimefield_value(now)
+        rows = _open_along(
+            "case_open_latest", region.path,
+            f"{q('id')}, {q('lat')}, {q('lon')}, CASE WHEN {q('due_at')} IS NULL THEN NULL WHEN {q('due_at')} < %s "
+            f"THEN %s WHEN {q('warn_at')} <= %s THEN %s ELSE %s END", [at, Light.RED, at, Light.YELLOW, Light.GREEN],
+            f"{q('lat')} IS NOT NULL", [], f"{q('reported_at')} DESC, {q('id')} DESC", POINTS_LIMIT)
     else:
         light = DbCase(When(due_at__isnull=True, then=Value(None)), When(due_at__lt=now, then=Value(Light.RED)),
                        When(warn_at__lte=now, then=Value(Light.YELLOW)), default=Value(Light.GREEN),

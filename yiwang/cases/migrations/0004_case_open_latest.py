@@ -18,4 +18,8 @@ class Migration(migrations.Migration):
             model_name='case',
             index=models.Index(condition=models.Q(('status__in', ('reported', 'accepted', 'filed', 'dispatched', 'in_progress', 'returned', 'handled', 'parked'))), fields=['-reported_at', '-id', 'region_path', 'lat', 'lon', 'due_at', 'warn_at'], name='case_open_latest'),
         ),
+        migrations.AddIndex(
+            model_name='case',
+            index=models.Index(condition=models.Q(('status__in', ('reported', 'accepted', 'filed', 'dispatched', 'in_progress', 'returned', 'handled', 'parked'))), fields=['due_at', 'id', 'region_path'], name='case_open_due'),
+        ),
     ]

@@ -157,37 +157,50 @@ def test_the_assessment_agrees_with_the_measures(request, cast, level, now):
         assert (row["score"], row["grade"]) == (expected.score, expected.grade)
 
 
+ALONG = {"open_count": None}  # read along the open cases' own indexes (case_open_latest, case_open_due)
+SUBTREE = {"open_count": 0, "all_open": 1}  # read through the subtree's (status, path) index
+
+
 @pytest.mark.parametrize("place", ["city", "district_a", "community_a", "grid_a"])
-def test_the_lists_read_along_the_index_equal_those_read_through_the_subtree(more, cast, place, monkeypatch):
+def test_the_lists_read_along_the_index_equal_those_read_through_the_subtree(more, cast, place):
     from yiwang.command import selectors
 
     region = getattr(cast.world, place)
     now = DECEMBER_3
-    assert selectors.act_on(region, now, open_count=10**9) == selectors.act_on(region, now, open_count=0)
-    assert selectors.points(region, now, open_count=10**9) == selectors.points(region, now, open_count=0)
-    monkeypatch.setattr(selectors, "WALK_MAX", 1)  # a walk that gives up falls back to the subtree's index
-    assert selectors.points(region, now, open_count=10**9) == selectors.points(region, now, open_count=0)
-    assert selectors.act_on(region, now, open_count=10**9)
+    assert selectors.act_on(region, now, **ALONG) == selectors.act_on(region, now, **SUBTREE)
+    assert selectors.points(region, now, **ALONG) == selectors.points(region, now, **SUBTREE)
+    assert selectors.act_on(region, now, **ALONG) and selectors.points(region, now, **ALONG)
 
 
 @pytest.mark.parametrize("place", ["city", "district_a", "community_a"])
-def test_a_walk_over_many_small_batches_reads_each_row_once_and_in_order(more, cast, place, monkeypatch):
-    """Batches of a few rows, each taken from where the last one ended (ties in time broken by id), give the
-    same lists as the subtree's index."""
+def test_the_lists_break_ties_in_time_the_same_way_on_both_indexes(more, cast, place, monkeypatch):
+    """Cases reported (and due) at the very same moment come in the same order (by id) along the open cases'
+    indexes as through the subtree's, however many are asked for."""
     from yiwang.cases.models import Case
     from yiwang.command import selectors
 
     region = getattr(cast.world, place)
     now = DECEMBER_3
-    # cases reported at the very same moment, so a batch can end in the middle of a tie
     tied = list(Case.objects.filter(region_path__startswith=region.path).order_by("id")[:6])
     Case.objects.filter(pk__in=[c.pk for c in tied]).update(reported_at=tied[0].reported_at, due_at=tied[0].due_at)
     for limit in (1, 2, 3):
         monkeypatch.setattr(selectors, "POINTS_LIMIT", limit)
         monkeypatch.setattr(selectors, "ACT_ON_LIMIT", limit)
-        monkeypatch.setattr(selectors, "WALK_BATCH", limit)
-        by_subtree = selectors.points(region, now, open_count=0)
+        by_subtree = selectors.points(region, now, **SUBTREE)
         assert len(by_subtree) == limit
-        assert selectors.points(region, now, open_count=10**9) == by_subtree
-        assert selectors.points(region, now, open_count=10**9, all_open=10**9 * 10) == by_subtree
-        assert selectors.act_on(region, now, open_count=10**9) == selectors.act_on(region, now, open_count=0)
+        assert selectors.points(region, now, **ALONG) == by_subtree
+        assert selectors.act_on(region, now, **ALONG) == selectors.act_on(region, now, **SUBTREE)
+
+
+def test_a_small_subtree_reads_its_own_index_and_a_big_one_the_open_cases(more, cast, monkeypatch):
+    from yiwang.command import selectors
+
+    assert not selectors._along_open_index(1, 51) and selectors._along_open_index(1, 50)
+    taken = []
+    monkeypatch.setattr(selectors, "_open_along", lambda *args, **kwargs: taken.append(args[0]) or [])
+    data = selectors.overview(actor=None, region=cast.world.city, now=DECEMBER_3)
+    assert taken == ["case_open_due", "case_open_latest"] and data["points"] == []
+    taken.clear()
+    monkeypatch.setattr(selectors, "OPEN_SHARE", 0)  # every subtree "small"
+    data = selectors.overview(actor=None, region=cast.world.city, now=DECEMBER_3)
+    assert taken == [] and data["points"] and data["act_on"]
