@@ -1,3 +1,4 @@
+import gc
 import os
 import sys
 
@@ -9,3 +10,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # it may hold a database lock meanwhile (the journal's tail): a shorter interval hands the lock back sooner.
 sys.setswitchinterval(float(os.environ.get("YIWANG_SWITCH_INTERVAL", "0.001")))
 application = get_wsgi_application()
+# Everything loaded so far (Django, the apps, their modules) lives as long as the worker: moved out of the
+# cyclic garbage collector's sight, so its full collections, which come every few thousand requests' worth of
+# allocations, walk only what requests make (a full walk over all of it cost 5–10 ms of a request).
+gc.collect()
+gc.freeze()
+
