@@ -15,4 +15,3 @@ application = get_wsgi_application()
 # allocations, walk only what requests make (a full walk over all of it cost 5–10 ms of a request).
 gc.collect()
 gc.freeze()
-

@@ -305,4 +305,3 @@ def open_cases_sql(index: str) -> tuple[str, str]:
     hint = f" INDEXED BY {q(index)}" if connection.vendor == "sqlite" else ""
     statuses = ", ".join(f"'{status}'" for status in OPEN_LISTED)  # constants of the code, not input
     return f"{q(Case._meta.db_table)}{hint}", f"{q('status')} IN ({statuses})"
-

@@ -12,8 +12,9 @@ Reading. A figure over [start, until) is the sum of whole months (MonthFigures) 
 for a month cut short, the month's row less its remaining days when those are fewer); a day cut at `now`
 takes its event figures from the day's row (nothing happens after now) and its deadline figures from the
 quarter-hour slots (DueSlot) up to the slot boundary nearest now, and one exact query over the cases due
-between that boundary and now (three index range scans of at most seven and a half minutes' deadlines). Open and overdue counts: the OpenCases rows of the node, the rows before today being overdue, plus
-today's open cases already past their deadline (one index range scan).
+between that boundary and now (three index range scans of at most seven and a half minutes' deadlines).
+Open and overdue counts: the OpenCases rows of the node, the rows before today being overdue, plus today's
+open cases already past their deadline (one range scan of the open cases' deadline index).
 """
 
 from __future__ import annotations

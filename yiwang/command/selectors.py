@@ -195,7 +195,7 @@ class UnitRow:
 
 
 def _subject(node) -> Subject:
-    kind = "unit" if isinstance(node, UnitRow | Unit) else "grid" if isinstance(node, Grid) else "region"
+    kind = "unit" if isinstance(node, UnitRow) else "grid" if isinstance(node, Grid) else "region"
     return Subject(kind, node.pk, node.code, node.name)
 
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 
 from yiwang.core.models import AuditEntry
 
@@ -23,6 +23,20 @@ def test_database_refuses_update_and_delete_on_the_journal(world):
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEntry.objects.filter(pk=entry.pk).delete()
     assert AuditEntry.objects.get(pk=entry.pk).reason == ""
+
+
+@pytest.mark.django_db
+def test_postgresql_runs_without_jit_and_vacuums_the_cases_table_often():
+    """JIT compiling cost 10–50 ms per short read at ten million cases (config/settings.py); the open cases'
+    indexes answer alone only on vacuumed pages (yiwang/cases/migrations/0005)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL settings")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'cases_case'")
+        options = cursor.fetchone()[0]
+    assert "autovacuum_vacuum_threshold=10000" in options and "autovacuum_vacuum_scale_factor=0" in options
 
 
 def test_production_settings_pass_check_deploy():
