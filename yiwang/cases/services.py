@@ -36,7 +36,7 @@ from yiwang.core import clock
 from yiwang.core.errors import DomainError, NotFound, OutOfScope, PermissionRefused, invalid
 from yiwang.core.services import audit_write, snapshot
 from yiwang.geo.models import Grid, Region
-from yiwang.geo.selectors import grid_locate
+from yiwang.geo.selectors import grid_locate, located_grid
 from yiwang.media.processing import Processed, Upload
 from yiwang.media.services import media_prepare, media_write
 from yiwang.notifications.services import case_event_publish, notify
@@ -231,7 +231,7 @@ def _place(*, lat, lon, region: Region | None) -> tuple[Grid | None, Region, str
             raise invalid(gettext("Latitude and longitude must both be numbers."), "location_invalid", "lat")
         location = grid_locate(lat=lat, lon=lon)
         if location is not None:
-            grid = Grid.objects.select_related("community").defer("boundary", "community__boundary").get(pk=location.grid.id)
+            grid = located_grid(location)
             return grid, grid.community, grid.path
         if region is None:
             raise invalid(gettext("This place is outside every grid of the platform."), "outside_area", "lat")
@@ -366,13 +366,15 @@ def case_report_commit(*, draft: ReportDraft) -> Case:
     """Write a prepared report: the case, its first clock, its files and the journal. The journal's tail, which
     every concurrent write waits on, is taken last, right before the commit."""
     case, now, actor = draft.case, draft.now, draft.actor
-    with clock.frozen(now), transaction.atomic():
+    # No savepoints (each one a round trip): a failure anywhere here fails the whole report, and no caller goes on
+    # with its transaction after a failed report.
+    with clock.frozen(now), transaction.atomic(savepoint=False):
         files = _store_files(draft.checked)  # removed again if this rolls back
         if not case.number:
             case.number = _next_number(now)
         if case.external_ref:
             try:
-                with transaction.atomic():
+                with transaction.atomic(savepoint=False):
                     case.save(force_insert=True)
             except IntegrityError:  # the same reference committed by another request in the meantime
                 raise _external_ref_taken() from None

@@ -8,6 +8,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, lock_task
 
 from yiwang.cases.services import deadline_sweep
+from yiwang.command.aggregates import due_slots_prune
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ def sweep_deadlines():
     """Warnings and breaches due by now, each marked exactly once (the sweep claims rows with a conditional
     UPDATE, so an overlapping run on another worker cannot double them either)."""
     result = deadline_sweep()
+    due_slots_prune()  # the rollups' quarter-hour slots from before yesterday, which no read looks at
     if result.warned or result.breached:
         log.info("deadline sweep: %d warned, %d breached, %d escalated, %d supervised",
                  result.warned, result.breached, result.escalated, result.supervised)

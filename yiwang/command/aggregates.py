@@ -197,20 +197,65 @@ _DEFAULTS = dict.fromkeys(CASE_FIELDS) | {
 
 # --- writing -------------------------------------------------------------------------------------------------
 
-def _upsert(model, keys: list[str], columns: list[str], rows: list[list]) -> None:
-    """Add the rows' figures to the table: INSERT … ON CONFLICT (keys) DO UPDATE SET c = c + excluded.c."""
-    if not rows:
-        return
-    # Always in key order, so two transactions adding to the same rows lock them in the same order (no deadlock).
-    rows = sorted(rows, key=lambda row: tuple(str(v) for v in row[:len(keys)]))
+# One statement holds at most this many rows (SQLite allows 32,766 parameters; a rollup row has up to 22).
+UPSERT_ROWS = 500
+
+
+def _upsert_sql(model, keys: list[str], columns: list[str], rows: list[list]) -> tuple[str, list]:
+    """INSERT … VALUES (…), (…) ON CONFLICT (keys) DO UPDATE SET c = c + excluded.c, for rows with distinct keys."""
     q = connection.ops.quote_name
     table = q(model._meta.db_table)
     names = [*keys, *columns]
     adds = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in columns)
-    sql = (f"INSERT INTO {table} ({', '.join(q(n) for n in names)}) VALUES ({', '.join(['%s'] * len(names))}) "
+    one = f"({', '.join(['%s'] * len(names))})"
+    sql = (f"INSERT INTO {table} ({', '.join(q(n) for n in names)}) VALUES {', '.join([one] * len(rows))} "
            f"ON CONFLICT ({', '.join(q(k) for k in keys)}) DO UPDATE SET {adds}")
+    return sql, [value for row in rows for value in row]
+
+
+def _upsert_all(tables: list[tuple]) -> None:
+    """Add each table's rows ((model, keys, columns, rows), in a fixed table order) to the rollups.
+
+    Rows go in key order, so two transactions adding to the same rows lock them in the same order (no
+    deadlock). On PostgreSQL a change to every table is one statement of a fixed text — each table's rows
+    passed as one array per column and unnested, each table's INSERT a data-modifying WITH query — so it is one
+    round trip, and the driver parses the statement once per process rather than a placeholder per value.
+    SQLite runs in-process and takes one multi-row statement per table."""
+    ordered = []
+    for model, keys, columns, rows in tables:
+        width = len(keys)
+        ordered.append((model, keys, columns, sorted(rows, key=lambda row, width=width: tuple(map(str, row[:width])))))
+    if not any(rows for *_head, rows in ordered):
+        return
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor == "postgresql":
+            shape = tuple((model, tuple(keys), tuple(columns)) for model, keys, columns, _rows in ordered)
+            sql = _UNNESTED.get(shape) or _UNNESTED.setdefault(shape, _unnested_sql(shape))
+            params = []
+            for _model, keys, columns, rows in ordered:
+                params += [[row[i] for row in rows] for i in range(len(keys) + len(columns))]
+            cursor.execute(sql, params)
+            return
+        for model, keys, columns, rows in ordered:
+            for start in range(0, len(rows), UPSERT_ROWS):
+                cursor.execute(*_upsert_sql(model, keys, columns, rows[start:start + UPSERT_ROWS]))
+
+
+_UNNESTED: dict = {}
+
+
+def _unnested_sql(shape: tuple) -> str:
+    q = connection.ops.quote_name
+    parts = []
+    for model, keys, columns in shape:
+        table = q(model._meta.db_table)
+        names = [*keys, *columns]
+        arrays = ", ".join(f"%s::{model._meta.get_field(n).db_type(connection)}[]" for n in names)
+        adds = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in columns)
+        parts.append(f"INSERT INTO {table} ({', '.join(q(n) for n in names)}) SELECT * FROM unnest({arrays}) "
+                     f"ON CONFLICT ({', '.join(q(k) for k in keys)}) DO UPDATE SET {adds}")
+    *first, last = parts
+    return (f"WITH {', '.join(f'w{i} AS ({part})' for i, part in enumerate(first))} " if first else "") + last
 
 
 def _date(value: dt.date):
@@ -241,17 +286,24 @@ def apply(difference: Mapping) -> None:
         else:
             _m, node, month, dimension, value = key
             mixes[node, month, dimension, value] += n
-    _upsert(DayFigures, ["node", "day"], FIELDS, [[node, _date(day), *v] for (node, day), v in days.items()])
-    _upsert(MonthFigures, ["node", "month"], FIELDS,
-            [[node, _date(month), *v] for (node, month), v in months.items()])
-    if slots:
-        _upsert(DueSlot, ["node", "start"], DUE_FIELDS,
-                [[node, connection.ops.adapt_datetimefield_value(slot), *v] for (node, slot), v in slots.items()])
-        DueSlot.objects.filter(start__lt=horizon(clock.now())).delete()
-    _upsert(OpenCases, ["node", "due_day"], ["open", "supervised"],
-            [[node, _date(day), *v] for (node, day), v in opens.items()])
-    _upsert(MonthMix, ["node", "month", "dimension", "value"], ["n"],
-            [[node, _date(month), d, value, n] for (node, month, d, value), n in mixes.items() if n])
+    slot_value = connection.ops.adapt_datetimefield_value
+    _upsert_all([
+        (DayFigures, ["node", "day"], FIELDS, [[node, _date(day), *v] for (node, day), v in days.items()]),
+        (MonthFigures, ["node", "month"], FIELDS,
+         [[node, _date(month), *v] for (node, month), v in months.items()]),
+        (DueSlot, ["node", "start"], DUE_FIELDS,
+         [[node, slot_value(slot), *v] for (node, slot), v in slots.items()]),
+        (OpenCases, ["node", "due_day"], ["open", "supervised"],
+         [[node, _date(day), *v] for (node, day), v in opens.items()]),
+        (MonthMix, ["node", "month", "dimension", "value"], ["n"],
+         [[node, _date(month), d, value, n] for (node, month, d, value), n in mixes.items() if n]),
+    ])
+
+
+def due_slots_prune(*, now: dt.datetime | None = None) -> int:
+    """Forget the quarter-hour slots before yesterday (no read looks at them; run by the deadline sweep)."""
+    deleted, _rows = DueSlot.objects.filter(start__lt=horizon(now or clock.now())).delete()
+    return deleted
 
 
 # --- reading -------------------------------------------------------------------------------------------------

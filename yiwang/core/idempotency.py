@@ -3,8 +3,9 @@ system, an Open311 app) sends an `Idempotency-Key`; the first request's answer i
 as the change it made, and a retry with the same key gets that answer back without doing anything again.
 
 Two copies racing: the second one's insert of the same key waits on the first transaction (PostgreSQL's
-unique index; SQLite serialises writers) and, once the first has committed, finds its answer. A request that
-failed stored nothing, so its retry is tried afresh. The same key with a different request is refused.
+unique index; SQLite serialises writers) and, once the first has committed, fails; the second rolls back its
+change and answers with the first one's answer. A request that failed stored nothing, so its retry is tried
+afresh. The same key with a different request is refused.
 """
 
 from __future__ import annotations
@@ -48,32 +49,35 @@ def fingerprint(data, files: dict | None = None) -> str:
 
 def idempotent(*, owner: str, scope: str, key: str | None, request_hash: str,
                produce: Callable[[], tuple[int, dict]]) -> tuple[int, dict, bool]:
-    """(status, body, replayed): `produce()` runs at most once per (owner, scope, key) — its answer and the
-    change it makes commit together.
+    """(status, body, replayed): `produce()` makes its change and answer at most once per (owner, scope, key) —
+    the answer is stored under the key in the same transaction as the change.
 
-    The key's row is written first, in the same transaction as the change, and filled with the answer at the
-    end: a copy racing in waits on that row's unique index (PostgreSQL; SQLite serialises writers anyway) and,
-    once the first has committed, finds its answer instead of doing the work twice. Writing it first also keeps
-    it out of the end of the transaction, where the journal's tail is held."""
+    The key's row is written last, answer and all, in one statement. A copy racing in does its work too, but
+    its insert of the same key waits on the first one's unique index entry (PostgreSQL; SQLite serialises
+    writers anyway) and, once the first has committed, fails: its transaction — its change — rolls back and it
+    answers with the first one's answer. Races are rare (a retry comes after a timeout), so one statement per
+    request is worth more than sparing a racing copy its work."""
     if not key:
         status, body = produce()
         return status, body, False
     if not KEY_PATTERN.match(key):
         raise invalid(_("An Idempotency-Key is 1 to 128 printable ASCII characters."), "idempotency_key_invalid")
-    claimed = False
+    taken = False
     try:
         with transaction.atomic():
-            row = IdempotencyKey.objects.create(owner=owner, endpoint=scope, key=key, request_hash=request_hash,
-                                                status_code=0, response={}, created_at=clock.now())
-            claimed = True
             status, body = produce()
-            IdempotencyKey.objects.filter(pk=row.pk).update(status_code=status, response=body)
+            try:
+                IdempotencyKey.objects.create(owner=owner, endpoint=scope, key=key, request_hash=request_hash,
+                                              status_code=status, response=body, created_at=clock.now())
+            except IntegrityError:
+                taken = True
+                raise
             return status, body, False
     except IntegrityError:
-        if claimed:  # the change itself broke a constraint: not about the key
+        if not taken:  # the change itself broke a constraint: not about the key
             raise
     found = _stored(owner, scope, key)  # the copy that holds the key has committed
-    if found is None:  # it rolled back after all: this request is tried afresh
+    if found is None:  # (the key's row went in the meantime: a purge of week-old keys) tried afresh
         return idempotent(owner=owner, scope=scope, key=key, request_hash=request_hash, produce=produce)
     if found.request_hash != request_hash:
         raise KeyReused()

@@ -56,6 +56,27 @@ def grid_locate(*, lat: float, lon: float) -> Location | None:
     return None if grid_id is None else _location(state, grid_id)
 
 
+def _known(model, **values):
+    """A model instance of the fields known; the others are deferred (loaded from the database on access)."""
+    fields = [f for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(None, [f.attname for f in fields], [values[f.attname] for f in fields])
+
+
+def located_grid(location: Location) -> Grid:
+    """The grid a point was located in, with its community, as model instances made from the locator's memory
+    rather than read again (a report's place needs their ids, codes, names and paths)."""
+    if location.community is None:  # (a grid always sits in a community; this only guards the shortcut)
+        return Grid.objects.select_related("community").defer("boundary", "community__boundary") \
+            .get(pk=location.grid.id)
+    parent = location.grid_path.rstrip("/")
+    community = _known(Region, id=location.community.id, code=location.community.code,
+                       name=location.community.name, level="community", path=parent[:parent.rfind("/") + 1])
+    grid = _known(Grid, id=location.grid.id, code=location.grid.code, name=location.grid.name,
+                  community_id=community.id, path=location.grid_path, kind=location.grid_kind)
+    grid.community = community
+    return grid
+
+
 def region_list_for(*, actor, action: str = "view", level: str | None = None, parent=None,
                     under: str | None = None) -> QuerySet:
     queryset = restrict(Region.objects.all(), actor=actor, action=action)

@@ -204,3 +204,39 @@ def test_a_small_subtree_reads_its_own_index_and_a_big_one_the_open_cases(more, 
     monkeypatch.setattr(selectors, "OPEN_SHARE", 0)  # every subtree "small"
     data = selectors.overview(actor=None, region=cast.world.city, now=DECEMBER_3)
     assert taken == [] and data["points"] and data["act_on"]
+
+
+def test_the_deadline_sweep_forgets_the_slots_before_yesterday(more):
+    """Writes no longer prune the quarter-hour slots; the sweep task does, and only those no read looks at."""
+    from yiwang.cases.tasks import sweep_deadlines
+
+    old = DueSlot.objects.create(node="/old/", start=DECEMBER_3 - 60 * H, due_handle=1)
+    kept = DueSlot.objects.create(node="/kept/", start=DECEMBER_3 - 20 * H, due_handle=1)
+    with clock.frozen(DECEMBER_3):
+        sweep_deadlines.call_local()
+    assert not DueSlot.objects.filter(pk=old.pk).exists()
+    assert DueSlot.objects.filter(pk=kept.pk).exists()
+
+
+def test_a_change_to_many_rollup_rows_at_once_adds_every_one(cast):
+    """The rollups' upsert in one statement (PostgreSQL: arrays unnested; SQLite: chunks of UPSERT_ROWS rows)
+    adds rows new and old, on every table, for a change wider than one chunk."""
+    top = cast.world.community_a.path
+    rows = [{"status": Status.REPORTED, "region_path": f"{top}x{n:04d}/", "reported_at": MONDAY, "channel": "app",
+             "category_id": None} for n in range(aggregates.UPSERT_ROWS + 7)]
+
+    def reported(node):
+        return sum(DayFigures.objects.filter(node=node, day=MONDAY.date()).values_list("reported", flat=True))
+
+    def by_app():
+        return sum(MonthMix.objects.filter(node=top, dimension="channel", value="app").values_list("n", flat=True))
+
+    before, app_before = reported(top), by_app()
+    with clock.frozen(MONDAY):
+        aggregates.cases_inserted(rows)
+        aggregates.cases_inserted(rows[:3])
+    assert reported(f"{top}x0000/") == 2
+    assert reported(f"{top}x{aggregates.UPSERT_ROWS + 3:04d}/") == 1
+    assert reported(top) == before + len(rows) + 3
+    assert MonthFigures.objects.get(node=f"{top}x0009/").reported == 1
+    assert by_app() == app_before + len(rows) + 3
