@@ -9,13 +9,29 @@ it may be; then the format's own decoder must read it whole:
   XMP, ICC profile or maker note survives. A 320-pixel JPEG thumbnail is made alongside. The GPS position is
   read before (`photo_position`), for a report that has no location of its own.
 - MP4 videos are read by walking their ISO-BMFF box structure (ftyp brand, moov with mvhd, every box inside
-  the file), which also gives the duration. They are kept as uploaded: re-encoding video needs ffmpeg, which
-  the platform does without, and a valid box structure served as video/mp4 with nosniff is inert.
+  the file), which also gives the duration. They are kept as uploaded: re-encoding video would cost seconds
+  of CPU per upload for nothing gained, and a valid box structure served as video/mp4 with nosniff is inert.
+  Their poster — the thumbnail of a video — is the first frame that decodes, read with PyAV (whose wheels
+  bundle the ffmpeg libraries) after the box walk has passed: the mp4 demuxer alone (never one the bytes
+  might steer ffmpeg to), the first video stream alone, one decoding thread, at most `POSTER_PACKETS`
+  packets, and no frame over `YIWANG_MAX_PHOTO_PIXELS` (checked on the track header, on the decoder's
+  parameters and on the frame; ffmpeg's own `max_pixels`, at twice that, stops a decoder from allocating
+  frames far larger than the header said). The frame is scaled down by
+  ffmpeg, turned upright (the track's display matrix, as a phone held upright records it) and made into
+  the same 320-pixel JPEG as a photo's thumbnail (`_thumbnail`).
+
+  A valid box structure is not yet a video. A file in which PyAV finds no video stream, or one it has no
+  decoder for (an audio-only recording, a box structure written by hand), is refused as
+  `attachment_no_video`: the file is intact, so "damaged" would mislead the person who sent it. A video
+  stream of which no frame decodes within those limits, or a file the demuxer cannot read, is refused as
+  `attachment_truncated`, like a cut photo. Any error PyAV raises ends in one of these refusals, never
+  in a server error.
 
 An upload is either bytes or a file (Django spools uploads over FILE_UPLOAD_MAX_MEMORY_SIZE to a temporary
 file). A file is never read whole into memory: its format is sniffed from its first bytes, its size taken
 from the file before anything else is read, an MP4's boxes are walked by seeking from header to header
-(reading only the few header bytes of mvhd/mehd/tkhd), its SHA-256 is computed chunk by chunk, and storage
+(reading only the few header bytes of mvhd/mehd/tkhd), its SHA-256 is computed chunk by chunk, its poster
+is decoded by ffmpeg reading the file through PyAV (the moov index and the first packets only), and storage
 later streams it from the file (`Processed.open`). A photo (at most YIWANG_MAX_PHOTO_BYTES) is decoded by
 Pillow straight from the file.
 
@@ -36,6 +52,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
+import av
 import pillow_heif
 from django.conf import settings
 from django.utils.translation import gettext
@@ -142,7 +159,7 @@ MP4_BRANDS = {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso8", b"i
 @dataclass(frozen=True)
 class Processed:
     """A checked file, ready to store: the bytes to keep (re-encoded for a photo), their SHA-256, and a
-    thumbnail for a photo. A video uploaded as a file keeps no bytes here: `content` is None and `source`
+    thumbnail (a photo's, or a video's poster frame). A video uploaded as a file keeps no bytes here: `content` is None and `source`
     is the upload, streamed from when it is stored (`open()`)."""
 
     name: str
@@ -198,6 +215,11 @@ def refuse_bomb(upload: Upload):
     return invalid(gettext("%(name)s has too many pixels (at most %(mp)d megapixels).")
                    % {"name": _label(upload), "mp": settings.YIWANG_MAX_PHOTO_PIXELS // 1_000_000},
                    "attachment_bomb", "attachments")
+
+
+def refuse_no_video(upload: Upload):
+    return invalid(gettext("%(name)s holds no video picture. Please record the video again or choose a photo.")
+                   % {"name": _label(upload)}, "attachment_no_video", "attachments")
 
 
 def refuse_duration(upload: Upload):
@@ -324,6 +346,13 @@ def _jpeg(image: Image.Image, quality: int) -> bytes:
     return out.getvalue()
 
 
+def _thumbnail(pixels: Image.Image) -> bytes:
+    """The 320-pixel JPEG of an RGB image (a photo's thumbnail, a video's poster); the image is left as it is."""
+    thumb = pixels.copy()
+    thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+    return _jpeg(thumb, THUMB_QUALITY)
+
+
 def _photo(upload: Upload, fmt: Format) -> Processed:
     image = _decoded(upload, fmt)
     try:
@@ -335,9 +364,7 @@ def _photo(upload: Upload, fmt: Format) -> Processed:
         side = settings.YIWANG_PHOTO_MAX_SIDE
         pixels.thumbnail((side, side), Image.Resampling.LANCZOS)
         content = _jpeg(pixels, JPEG_QUALITY)
-        thumb = pixels.copy()
-        thumb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
-        thumbnail = _jpeg(thumb, THUMB_QUALITY)
+        thumbnail = _thumbnail(pixels)
     except (OSError, ValueError, SyntaxError, struct.error):  # a decoded image that still cannot be converted
         raise refuse_truncated(upload) from None
     finally:
@@ -520,6 +547,101 @@ def _sha256(stream: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
+# A phone's video starts with a keyframe, and a decoder holding frames back (B-frames) gives its first after a
+# few packets; a file whose first this many packets of the video stream give no frame has no poster to give.
+POSTER_PACKETS = 64
+# The poster frame is scaled by ffmpeg to fit this square before Pillow sees it: a 4K frame would otherwise be
+# copied twice into Python memory (PyAV's to_image) to end as a 320-pixel thumbnail.
+POSTER_SIDE = 2 * THUMB_SIDE
+
+
+class _NoVideo(Exception):
+    pass
+
+
+class _NoFrame(Exception):
+    pass
+
+
+# What PyAV raises on a file it cannot read: FFmpegError (each also a ValueError, OSError, EOFError … by
+# kind), and the plain errors of its wrappers. A mistake of ours (AttributeError, TypeError) is not a refusal.
+_AV_ERRORS = (av.FFmpegError, OSError, ValueError, EOFError, RuntimeError, MemoryError)
+
+
+def _too_many_pixels(width: int | None, height: int | None) -> bool:
+    return bool(width and height and width * height > settings.YIWANG_MAX_PHOTO_PIXELS)
+
+
+def _upright(image: Image.Image, rotation: float) -> Image.Image:
+    """The frame as shown: `rotation` is the display matrix's angle, counter-clockwise, as PyAV reports it
+    (a phone held upright records -90). Only quarter turns are applied; phones write no others."""
+    turn = {90: Image.Transpose.ROTATE_90, -270: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
+            -180: Image.Transpose.ROTATE_180, -90: Image.Transpose.ROTATE_270, 270: Image.Transpose.ROTATE_270}
+    method = turn.get(round(rotation or 0))
+    return image.transpose(method) if method is not None else image
+
+
+def _poster_frame(stream: IO[bytes]) -> Image.Image:
+    """The first frame of the first video stream that decodes, upright, as an RGB image at most POSTER_SIDE
+    on a side. Raises _NoVideo, _NoFrame, _Bomb, or what PyAV raises (`_AV_ERRORS`)."""
+    # The limit itself is checked on the header's and the frame's size; ffmpeg's max_pixels, which counts
+    # the padded buffers a decoder allocates (up to 1.6 times the frame for a small mpeg4 one), is a backstop
+    # twice as large against a stream whose frames are larger than its header says.
+    limit = settings.YIWANG_MAX_PHOTO_PIXELS
+    backstop = {"max_pixels": str(2 * limit)}
+    stream.seek(0)  # ffmpeg takes the position it is handed as the start of the file
+    # "mp4" forces the mov/mp4 demuxer: the bytes cannot pick another (a playlist that opens URLs, say).
+    # The options also bind the decoding that avformat_find_stream_info does while opening.
+    with av.open(stream, mode="r", format="mp4", options=backstop) as container:
+        video = next(iter(container.streams.video), None)
+        if video is None or video.codec_context is None:  # no video, or a codec this ffmpeg cannot decode
+            raise _NoVideo()
+        codec = video.codec_context
+        if _too_many_pixels(codec.width, codec.height):
+            raise _Bomb()
+        codec.thread_count = 1  # one poster is not worth a thread per core in a web worker
+        codec.options = backstop
+        frame = None
+        for count, packet in enumerate(container.demux(video), start=1):
+            if count > POSTER_PACKETS + 1:  # + 1: the empty packet that flushes the decoder at the end
+                break
+            try:
+                frames = packet.decode()
+            except av.InvalidDataError:  # a damaged packet: the next may still decode
+                continue
+            if frames:
+                frame = frames[0]
+                break
+        if frame is None:
+            raise _NoFrame()
+        if _too_many_pixels(frame.width, frame.height):
+            raise _Bomb()
+        width, height = frame.width, frame.height
+        aspect = video.sample_aspect_ratio
+        if aspect and aspect > 0 and aspect != 1:  # anamorphic pixels: shown wider or narrower than stored
+            width = max(1, round(width * aspect))
+        scale = min(1.0, POSTER_SIDE / max(width, height))
+        image = frame.to_image(width=max(1, round(width * scale)), height=max(1, round(height * scale)),
+                               interpolation="AREA")
+        return _upright(image, frame.rotation)
+
+
+def _poster(upload: Upload, stream: IO[bytes]) -> bytes:
+    """The video's poster as a 320-pixel JPEG, or the refusal that says why it has none."""
+    try:
+        image = _poster_frame(stream)
+    except _NoVideo:
+        raise refuse_no_video(upload) from None
+    except _Bomb:
+        raise refuse_bomb(upload) from None
+    except (_NoFrame, *_AV_ERRORS):
+        raise refuse_truncated(upload) from None
+    try:
+        return _thumbnail(_rgb(image))
+    finally:
+        image.close()
+
+
 def _video(upload: Upload, size: int) -> Processed:
     with upload.open() as stream:
         try:
@@ -528,20 +650,24 @@ def _video(upload: Upload, size: int) -> Processed:
             raise refuse_truncated(upload) from None
         if info.duration > settings.YIWANG_MAX_VIDEO_SECONDS:
             raise refuse_duration(upload)
+        if _too_many_pixels(info.width, info.height):  # the track header's size, before ffmpeg reads a byte
+            raise refuse_bomb(upload)
+        thumbnail = _poster(upload, stream)
         sha256 = (hashlib.sha256(upload.content).hexdigest() if upload.content is not None
                   else _sha256(stream))
     kept = {"content": upload.content} if upload.content is not None else {
         "content": None, "source": upload, "source_size": size}
     return Processed(name=upload.name, kind=MP4.kind, content_type=MP4.content_type, extension=MP4.extension,
                      sha256=sha256, width=info.width, height=info.height, duration=round(info.duration, 3),
-                     **kept)
+                     thumbnail=thumbnail, **kept)
 
 
 # --- one file -----------------------------------------------------------------------------------------------
 
 def process(upload: Upload) -> Processed:
     """Check one upload and make the bytes to keep. Raises ValidationFailed with a stable code:
-    attachment_type, attachment_size, attachment_truncated, attachment_bomb or attachment_duration."""
+    attachment_type, attachment_size, attachment_truncated, attachment_bomb, attachment_duration or
+    attachment_no_video."""
     fmt = sniff(upload.head())
     if fmt is None:
         raise refuse_type(upload)

@@ -37,7 +37,7 @@ class AttachmentSerializer(serializers.Serializer):
     height = serializers.IntegerField(allow_null=True)
     duration = serializers.FloatField(allow_null=True, help_text="Seconds, for a video.")
     url = serializers.CharField()
-    thumb_url = serializers.CharField(allow_null=True, help_text="A 320-pixel JPEG, for a photo.")
+    thumb_url = serializers.CharField(allow_null=True, help_text="A 320-pixel JPEG: a photo's thumbnail or a video's poster frame.")
     action = serializers.CharField(help_text="The step that brought it: report, feedback, verify, rework, "
                                              "self_handle.")
     created_at = serializers.DateTimeField()
@@ -164,6 +164,6 @@ class AttachmentView(_AttachmentView):
 
 
 class ThumbnailView(_AttachmentView):
-    """A photo's 320-pixel JPEG thumbnail."""
+    """A photo's 320-pixel JPEG thumbnail, or a video's poster frame."""
 
     thumbnail = True

@@ -1,5 +1,5 @@
 """Files as phones and attackers send them, made in the test: photos with Pillow (HEIC with pillow-heif),
-MP4s box by box, a decompression bomb by hand."""
+real MP4 videos with PyAV, MP4 box structures (without any frame) box by box, a decompression bomb by hand."""
 
 from __future__ import annotations
 
@@ -135,3 +135,62 @@ def mp4(*, seconds: float = 5.0, brand: bytes = b"isom", version: int = 0, mdat:
     ftyp = box(b"ftyp", brand + struct.pack(">I", 0x200) + b"isomiso2avc1mp41")
     moov = box(b"moov", mvhd(seconds=seconds, version=version) + box(b"trak", tkhd(width, height)))
     return ftyp + moov + box(b"mdat", mdat)
+
+
+# --- MP4, encoded -------------------------------------------------------------------------------------------
+
+def video(*, seconds: float = 3, size=(320, 240), fps: float = 1, codec: str = "mpeg4", rotation: int | None = None,
+          audio: bool = False, frames: bool = True) -> bytes:
+    """A real MP4 encoded by PyAV in memory: `seconds` of `picture(size)` (left red, right blue) at `fps`
+    frames a second, with an AAC track if `audio`; with `frames=False`, the audio track alone. `rotation` is
+    written into the track's display matrix, counter-clockwise as PyAV takes it (a phone held upright: -90).
+    mpeg4, because the wheel's encoders vary and it is always there; the decoders are the same."""
+    from fractions import Fraction
+
+    import av
+
+    out = io.BytesIO()
+    rate = Fraction(fps).limit_denominator(1000)
+    with av.open(out, "w", format="mp4") as container:
+        stream = sound = None
+        if frames:
+            stream = container.add_stream(codec, rate=rate)
+            stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+            if rotation is not None:
+                stream.set_display_rotation(rotation)
+        if audio or not frames:
+            sound = container.add_stream("aac", rate=8000)
+            sound.layout = "mono"
+        if stream:
+            frame = av.VideoFrame.from_image(picture(size))
+            for i in range(round(seconds * fps)):
+                frame.pts = i
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode())
+        if sound:
+            samples = av.AudioFrame(format="fltp", layout="mono", samples=1024)
+            for plane in samples.planes:
+                plane.update(bytes(plane.buffer_size))
+            samples.sample_rate = 8000
+            for i in range(max(1, round(seconds * 8000 / 1024))):
+                samples.pts = i * 1024
+                container.mux(sound.encode(samples))
+            container.mux(sound.encode())
+    return out.getvalue()
+
+
+def top_boxes(data: bytes) -> list[tuple[bytes, int, int]]:
+    """(type, start, end) of each top-level box of an MP4 (32-bit sizes, as PyAV writes them)."""
+    found, pos = [], 0
+    while pos < len(data):
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        found.append((kind, pos, pos + size))
+        pos += size
+    return found
+
+
+def padded(clip: bytes, extra: bytes) -> bytes:
+    """The video with `extra` bytes at the end of its mdat: still the same video (the sample offsets point
+    before them), only larger — a phone's long recording without encoding one."""
+    (start, end), = [(s, e) for kind, s, e in top_boxes(clip) if kind == b"mdat"]
+    return clip[:start] + struct.pack(">I", end - start + len(extra)) + clip[start + 4:end] + extra + clip[end:]

@@ -1,5 +1,5 @@
 """What is accepted, what is refused and why, and what is kept of a photo: every format, every bad upload,
-the GPS position, the metadata that must be gone, orientation, size and thumbnail."""
+the GPS position, the metadata that must be gone, orientation, size and thumbnail; a video's poster frame."""
 
 import hashlib
 import io
@@ -58,12 +58,57 @@ def test_a_transparent_png_lands_on_white_not_black():
     assert opened(kept.content).getpixel((0, 0)) >= (240, 240, 240)
 
 
-def test_an_mp4_is_kept_exactly_as_uploaded():
-    original = files.mp4(seconds=12.5, width=1280, height=720)
+def test_an_mp4_is_kept_exactly_as_uploaded_with_a_poster_frame():
+    original = files.video(seconds=12.5, fps=2, size=(1280, 720))
     kept = process(Upload(name="clip.mov", content=original))  # the name does not matter
     assert kept.kind == "video" and kept.content_type == "video/mp4" and kept.extension == ".mp4"
-    assert kept.content == original and kept.thumbnail is None
+    assert kept.content == original and kept.sha256 == hashlib.sha256(original).hexdigest()
     assert (kept.duration, kept.width, kept.height) == (12.5, 1280, 720)
+    poster = opened(kept.thumbnail)
+    assert poster.format == "JPEG" and poster.mode == "RGB" and poster.size == (320, 180)
+    red, blue = poster.getpixel((40, 90)), poster.getpixel((280, 90))  # the frame's own pixels
+    assert red[0] > 200 and red[2] < 60 and blue[2] > 200 and blue[0] < 60
+
+
+def test_a_poster_is_made_like_a_photos_thumbnail():
+    """Same size, same JPEG encoding (progressive, quality 80, no metadata) as the thumbnail of a photo of the
+    same picture."""
+    photo = process(Upload("still.png", files.png(size=(1280, 720))))
+    video = process(Upload("clip.mp4", files.video(size=(1280, 720))))
+    still, poster = opened(photo.thumbnail), opened(video.thumbnail)
+    assert poster.size == still.size == (320, 180)
+    assert poster.info.get("progressive") == still.info.get("progressive") == 1
+    assert not {"exif", "icc_profile"} & set(poster.info)
+    assert poster.quantization == still.quantization  # the same quality setting
+
+
+@pytest.mark.parametrize("rotation, size", [(None, (320, 240)), (-90, (240, 320)), (90, (240, 320)),
+                                            (180, (320, 240))])
+def test_the_poster_of_a_video_recorded_held_upright_is_upright(rotation, size):
+    # A phone held upright records landscape frames and a display matrix that turns them (-90).
+    kept = process(Upload("clip.mp4", files.video(size=(640, 480), rotation=rotation)))
+    poster = opened(kept.thumbnail)
+    assert poster.size == size
+    w, h = size
+    red_at = {None: (w // 4, h // 2), -90: (w // 2, h // 4), 90: (w // 2, 3 * h // 4), 180: (3 * w // 4, h // 2)}
+    red = poster.getpixel(red_at[rotation])  # the frame's left half, wherever the turn puts it
+    assert red[0] > 200 and red[2] < 60
+
+
+def test_an_h264_video_gets_its_poster_too():
+    from av.codec.codec import Codec
+
+    try:
+        Codec("h264", "w")
+    except Exception:  # noqa: BLE001 — an ffmpeg built without an h264 encoder
+        pytest.skip("no h264 encoder in this PyAV wheel")
+    kept = process(Upload("clip.mp4", files.video(codec="h264", fps=30, seconds=2)))
+    assert opened(kept.thumbnail).size == (320, 240)
+
+
+def test_a_small_video_is_not_enlarged_and_an_audio_track_does_not_matter():
+    small = process(Upload("small.mp4", files.video(size=(160, 120), audio=True)))
+    assert opened(small.thumbnail).size == (160, 120)
 
 
 def test_mp4_variants_phones_write_are_read():
@@ -170,7 +215,8 @@ def test_oversized_files_are_refused_before_they_are_decoded(settings):
     error = refused("big.jpg", photo)
     assert error.code == "attachment_size" and error.message == "big.jpg is larger than 0 MB."
     assert refused("long.mp4", files.mp4(mdat=b"\x00" * 3000)).code == "attachment_size"
-    assert process(Upload("ok.mp4", files.mp4(mdat=b"\x00" * 1000))).kind == "video"
+    small = files.video(seconds=1, size=(64, 48))
+    assert len(small) < 2000 and process(Upload("ok.mp4", small)).kind == "video"
 
 
 def test_truncated_photos_are_refused():
@@ -204,6 +250,69 @@ def test_truncated_or_broken_mp4s_are_refused():
         assert refused("clip.mp4", content).code == "attachment_truncated"
 
 
+def test_a_truncated_real_video_is_refused():
+    clip = files.video(seconds=5)
+    boxes = {kind: (start, end) for kind, start, end in files.top_boxes(clip)}
+    for content in [clip[: len(clip) // 2], clip[:-30], clip[: boxes[b"moov"][0]]]:
+        error = refused("clip.mp4", content)
+        assert error.code == "attachment_truncated"
+        assert error.message == "clip.mp4 is damaged or incomplete. Please take or choose it again."
+
+
+def test_a_video_whose_frames_do_not_decode_is_refused_as_damaged():
+    clip = files.video(seconds=5)
+    start, end = next((s, e) for kind, s, e in files.top_boxes(clip) if kind == b"mdat")
+    blank = clip[: start + 8] + b"\x00" * (end - start - 8) + clip[end:]  # the boxes intact, the frames gone
+    assert refused("clip.mp4", blank).code == "attachment_truncated"
+
+
+def test_an_mp4_without_a_video_picture_is_refused(db):
+    # A valid box structure is not yet a video: a sound recording, or boxes with no frame in them.
+    audio_only = files.video(seconds=3, frames=False)
+    assert mp4_info(audio_only).duration > 2  # it passes the box walk
+    for content in (audio_only, files.mp4(seconds=5)):
+        error = refused("clip.mp4", content)
+        assert error.code == "attachment_no_video" and error.fields == {"attachments": [error.message]}
+        assert error.message == "clip.mp4 holds no video picture. Please record the video again or choose a photo."
+    with translation.override("zh-hans"), pytest.raises(ValidationFailed) as caught:
+        process(Upload("clip.mp4", audio_only))
+    assert caught.value.message == "clip.mp4 中没有视频画面，请重新录制视频或选择照片。"
+
+
+def test_a_video_over_the_pixel_limit_is_refused_before_it_is_decoded(settings):
+    settings.YIWANG_MAX_PHOTO_PIXELS = 100_000
+    error = refused("big.mp4", files.video(size=(400, 300)))
+    assert error.code == "attachment_bomb"
+    assert process(Upload("ok.mp4", files.video(size=(320, 240)))).thumbnail
+    # a track header that understates the frame: the decoder's parameters (or ffmpeg's max_pixels) still tell
+    clip = files.video(size=(400, 300))
+    header = clip.index(b"tkhd")
+    size_at = header + 4 + 76  # version 0: the width and height end the box
+    lying = clip[:size_at] + (16 << 16).to_bytes(4, "big") * 2 + clip[size_at + 8:]
+    assert (mp4_info(lying).width, mp4_info(lying).height) == (16, 16)
+    assert refused("big.mp4", lying).code in ("attachment_bomb", "attachment_truncated")
+
+
+def test_a_damaged_video_is_refused_never_a_server_error():
+    """Bytes flipped anywhere in a real video: each copy is kept or refused with a code, nothing else."""
+    import random
+
+    clip = files.video(seconds=4, audio=True)
+    rng = random.Random(11)
+    outcomes = set()
+    for _ in range(150):
+        damaged = bytearray(clip)
+        for _ in range(rng.randint(1, 8)):
+            damaged[rng.randrange(32, len(damaged))] = rng.randrange(256)
+        try:
+            kept = process(Upload("clip.mp4", bytes(damaged)))
+            outcomes.add("kept" if kept.thumbnail else "no poster")
+        except ValidationFailed as error:
+            outcomes.add(error.code)
+    assert "no poster" not in outcomes and outcomes <= {"kept", "attachment_truncated", "attachment_no_video",
+                                                        "attachment_duration", "attachment_bomb"}
+
+
 def test_a_decompression_bomb_is_refused_from_its_header_fast():
     bomb = files.png_bomb(20000)  # 400 million pixels in about 50 KB
     assert len(bomb) < 60_000
@@ -228,7 +337,7 @@ def test_the_pixel_limit_is_deliberate_and_the_bomb_a_valid_png(settings):
 def test_a_video_too_long_is_refused(settings):
     error = refused("long.mp4", files.mp4(seconds=61))
     assert error.code == "attachment_duration" and error.message == "long.mp4 is longer than 60 seconds."
-    assert process(Upload("ok.mp4", files.mp4(seconds=60))).duration == 60
+    assert process(Upload("ok.mp4", files.video(seconds=60, size=(64, 48)))).duration == 60
     settings.YIWANG_MAX_VIDEO_SECONDS = 10
     assert refused("long.mp4", files.mp4(seconds=11, version=1)).code == "attachment_duration"
 

@@ -3,10 +3,12 @@ bad, and nothing left behind when the step rolls back."""
 
 import gc
 import hashlib
+import io
 
 import pytest
 from django.core.files.storage import FileSystemStorage
 from django.db import transaction
+from PIL import Image
 
 from yiwang.cases import services as s
 from yiwang.cases.choices import Status
@@ -45,14 +47,19 @@ def test_the_same_photo_twice_is_stored_once(media, cast, report):
 
 def test_each_step_carries_its_own_photos_and_video(media, cast, report):
     case = walk_to(cast, report(attachments=[Upload("before.jpg", files.jpeg())]), Status.IN_PROGRESS)
+    clip = files.video(seconds=8)
     s.case_feedback(actor=cast.unit, case=case, result="已清运", now=MONDAY,
-                    attachments=[Upload("after.heic", files.heic()),
-                                 Upload("clip.mp4", files.mp4(seconds=8))])
+                    attachments=[Upload("after.heic", files.heic()), Upload("clip.mp4", clip)])
     rows = list(CaseAttachment.objects.filter(case=case).order_by("id")
                 .values_list("action", "kind", "duration"))
     assert rows == [("report", "photo", None), ("feedback", "photo", None), ("feedback", "video", 8.0)]
     video = CaseAttachment.objects.get(case=case, kind="video")
-    assert (media / video.file.name).read_bytes() == files.mp4(seconds=8) and not video.thumbnail
+    digest = hashlib.sha256(clip).hexdigest()
+    assert (media / video.file.name).read_bytes() == clip and video.sha256 == digest
+    # the poster is stored next to the video, under the video's own SHA-256
+    assert video.thumbnail.name == f"cases/{digest[:2]}/{digest[2:4]}/{digest}.thumb.jpg"
+    poster = (media / video.thumbnail.name).read_bytes()
+    assert poster[:3] == b"\xff\xd8\xff" and Image.open(io.BytesIO(poster)).size == (320, 240)
 
 
 def test_one_bad_file_refuses_the_step_and_writes_nothing(media, cast, report):
@@ -70,6 +77,16 @@ def test_one_bad_file_refuses_the_step_and_writes_nothing(media, cast, report):
     assert refused.value.code == "attachment_duration"
     case.refresh_from_db()
     assert case.status == Status.IN_PROGRESS and stored_files(media) == []
+
+
+def test_a_video_without_a_picture_refuses_the_step_and_writes_nothing(media, cast, report):
+    for content, code in [(files.video(seconds=3, frames=False), "attachment_no_video"),  # sound alone
+                          (files.mp4(seconds=3), "attachment_no_video"),  # boxes without a frame
+                          (files.video(seconds=3)[:-40], "attachment_truncated")]:
+        with pytest.raises(ValidationFailed) as refused:
+            report(attachments=[Upload("good.jpg", files.jpeg()), Upload("clip.mp4", content)])
+        assert refused.value.code == code
+    assert not Case.objects.exists() and stored_files(media) == []
 
 
 def test_too_many_files_refuse_the_step(media, cast, report, settings):

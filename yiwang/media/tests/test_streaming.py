@@ -11,6 +11,7 @@ import time
 import tracemalloc
 
 import pytest
+from PIL import Image
 
 from yiwang.cases.tests.conftest import IN_A
 from yiwang.core.errors import ValidationFailed
@@ -23,24 +24,33 @@ MB = 1 << 20
 PEAK_LIMIT = 8 * MB
 
 
-def big_mp4(path, *, megabytes: int = 50, seconds: float = 20, claim_extra: int = 0) -> str:
-    """A valid MP4 of `megabytes` (ftyp, moov with mvhd and a track, then one large mdat), written to `path`
-    a megabyte at a time; its SHA-256. `claim_extra` makes the mdat claim more bytes than follow (truncated)."""
-    head = files.mp4(seconds=seconds, width=1920, height=1080, mdat=b"")[:-8]  # without the empty mdat
-    body = megabytes * MB - len(head) - 8
+def big_mp4(path, *, megabytes: int = 50, seconds: float = 20, cut: int = 0) -> str:
+    """A real MP4 of `megabytes`: a 1920×1080 video of `seconds` (a frame a second) encoded by PyAV, its mdat
+    padded with random bytes up to the size (`files.padded`), written to `path` a megabyte at a time; its
+    SHA-256. `cut` drops that many bytes from the end (an upload that stopped short)."""
+    clip = files.video(seconds=seconds, fps=1, size=(1920, 1080))
+    (start, end), = [(s, e) for kind, s, e in files.top_boxes(clip) if kind == b"mdat"]
+    body = megabytes * MB - len(clip)
+    head = clip[:start] + (end - start + body).to_bytes(4, "big") + clip[start + 4:end]
     digest = hashlib.sha256()
     block = os.urandom(MB)
+    left_to_write = megabytes * MB - cut
     with open(path, "wb") as out:
-        for piece in (head, (8 + body + claim_extra).to_bytes(4, "big") + b"mdat"):
+        def write(piece):
+            nonlocal left_to_write
+            piece = piece[:left_to_write]
             out.write(piece)
             digest.update(piece)
+            left_to_write -= len(piece)
+
+        write(head)
         left = body
         while left:
             piece = block[: min(left, MB)]
             piece = bytes([left & 0xFF]) + piece[1:]  # no two megabytes alike
-            out.write(piece)
-            digest.update(piece)
+            write(piece)
             left -= len(piece)
+        write(clip[end:])  # the moov, last, as a phone writes it
     return digest.hexdigest()
 
 
@@ -129,6 +139,7 @@ def test_a_50_mb_video_from_a_file_is_checked_and_stored_without_being_held_in_m
     (item,) = checked
     assert (item.kind, item.duration, item.width, item.height) == ("video", 20, 1920, 1080)
     assert item.sha256 == sha256 and item.size == 50 * MB and item.content is None
+    assert Image.open(io.BytesIO(item.thumbnail)).size == (320, 180)  # the poster, read from the file
     kept = media / stored[0].name
     assert stored[0].name.endswith(f"{sha256}.mp4") and file_sha256(kept) == sha256
     assert kept.stat().st_size == 50 * MB
@@ -183,7 +194,8 @@ def test_a_50_mb_video_posted_to_the_api_is_stored_byte_identical(cast, api, med
     row = Case.objects.get(pk=response.json()["id"]).attachments.get()
     assert (row.kind, row.size, row.sha256, row.duration) == ("video", 50 * MB, sha256, 20)
     assert file_sha256(media / row.file.name) == sha256
-    assert stored_files(media) == [row.file.name]
+    assert stored_files(media) == sorted([row.file.name, row.thumbnail.name])  # the video and its poster
+    assert row.thumbnail.name == row.file.name.replace(".mp4", ".thumb.jpg")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -197,13 +209,13 @@ def test_a_posted_photo_gives_its_position_and_is_then_stored(cast, api, media):
     response = api(cast.resident).post("/api/v1/cases/", {
         "description": "小区门口垃圾堆积", "category": "E0102",
         "attachments": [SimpleUploadedFile("现场.png", photo, "image/png"), SimpleUploadedFile(
-            "clip.mp4", files.mp4(seconds=3, mdat=os.urandom(3 * MB)), "video/mp4")],
+            "clip.mp4", files.padded(files.video(seconds=3), os.urandom(3 * MB)), "video/mp4")],
     }, format="multipart")
     assert response.status_code == 201, response.content
     case = Case.objects.get(pk=response.json()["id"])
     assert (round(case.lat, 3), round(case.lon, 3)) == (40.005, 120.005)
     assert sorted(case.attachments.values_list("kind", flat=True)) == ["photo", "video"]
-    assert len(stored_files(media)) == 3  # the photo, its thumbnail, the video
+    assert len(stored_files(media)) == 4  # the photo, its thumbnail, the video, its poster
 
 
 def test_an_oversized_video_is_refused_without_reading_it(settings, tmp_path):
@@ -228,7 +240,8 @@ def test_a_valid_video_is_walked_by_its_headers_and_read_once_to_hash(tmp_path):
         assert f.bytes_read < 4096  # the box headers, not the 20 MB of mdat
         f.bytes_read = 0
         item = process(Upload("clip.mp4", file=f))
-        assert item.kind == "video" and f.bytes_read < 20 * MB + 64 * 1024  # hashed once
+        # hashed once; the poster took the moov and the first frame, a few of ffmpeg's 32 KB reads
+        assert item.kind == "video" and item.thumbnail and f.bytes_read < 20 * MB + 512 * 1024
 
 
 def test_a_stream_that_gives_a_few_bytes_per_read_is_read_right(tmp_path):
@@ -243,7 +256,7 @@ def test_a_stream_that_gives_a_few_bytes_per_read_is_read_right(tmp_path):
 def test_a_truncated_or_forged_video_file_is_refused(tmp_path, damage):
     path = tmp_path / "clip.mp4"
     if damage == "short":
-        big_mp4(path, megabytes=12, claim_extra=1000)  # the mdat claims more than arrived
+        big_mp4(path, megabytes=12, cut=1000)  # the upload stopped short
     else:
         big_mp4(path, megabytes=12)
         data = path.read_bytes()
@@ -251,7 +264,7 @@ def test_a_truncated_or_forged_video_file_is_refused(tmp_path, damage):
         if damage == "trailing":
             data += b"<html>"
         elif damage == "no moov":  # a recording stopped before its moov was written
-            data = ftyp + data[len(ftyp) + int.from_bytes(data[len(ftyp):len(ftyp) + 4], "big"):]
+            data = data[: next(s for kind, s, e in files.top_boxes(data) if kind == b"moov")]
         else:  # a box claiming 4 GB
             data = data[:len(ftyp)] + b"\xff\xff\xff\xffmoov" + data[len(ftyp) + 8:]
         path.write_bytes(data)
@@ -268,7 +281,7 @@ def test_an_mp4_of_countless_tiny_boxes_is_refused_fast(tmp_path):
     with open(path, "rb") as f, pytest.raises(ValidationFailed) as caught:
         process(Upload("boxes.mp4", file=f))
     assert caught.value.code == "attachment_truncated" and time.perf_counter() - started < 1
-    assert process(Upload("ok.mp4", files.mp4(seconds=5) + b"\x00\x00\x00\x08free" * 1000)).duration == 5
+    assert process(Upload("ok.mp4", files.video(seconds=5) + b"\x00\x00\x00\x08free" * 1000)).duration == 5
 
 
 @pytest.mark.parametrize("make", [files.jpeg, files.png, files.webp, files.heic])
@@ -291,12 +304,27 @@ def test_bad_files_are_refused_the_same_from_a_file(tmp_path):
     for name, content, code in [("page.jpg", b"<html>", "attachment_type"), ("empty.jpg", b"", "attachment_type"),
                                 ("cut.jpg", cut[: len(cut) // 2], "attachment_truncated"),
                                 ("bomb.png", files.png_bomb(), "attachment_bomb"),
-                                ("long.mp4", files.mp4(seconds=61), "attachment_duration")]:
+                                ("long.mp4", files.mp4(seconds=61), "attachment_duration"),
+                                ("sound.mp4", files.video(frames=False), "attachment_no_video"),
+                                ("cut.mp4", files.video()[:-30], "attachment_truncated")]:
         path = tmp_path / name
         path.write_bytes(content)
         with open(path, "rb") as f, pytest.raises(Exception) as caught:
             process(Upload(name, file=f))
         assert caught.value.code == code, name
+
+
+def test_a_video_from_a_file_gets_the_poster_it_gets_from_bytes(tmp_path):
+    original = files.video(seconds=4, size=(640, 360), audio=True)
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(original)
+    from_bytes = process(Upload("clip.mp4", original))
+    with open(path, "rb") as f:
+        from_file = process(Upload("clip.mp4", file=f))
+        assert not f.closed  # PyAV read the caller's file and left it open
+    assert from_file.content is None and from_file.sha256 == from_bytes.sha256
+    assert from_file.thumbnail == from_bytes.thumbnail and Image.open(io.BytesIO(from_file.thumbnail)).size == (
+        320, 180)
 
 
 def test_an_upload_has_either_bytes_or_a_file():

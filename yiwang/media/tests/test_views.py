@@ -1,11 +1,14 @@
 """Through HTTP: who may fetch an attachment, what comes back (whole, ranged, thumbnail, a redirect on object
 storage), attachments in the case API, and a photo's GPS position as the location of a report without one."""
 
+import io
+
 import pytest
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from PIL import Image
 
 from yiwang.cases.tests.conftest import IN_A
 from yiwang.media.processing import Upload
@@ -14,10 +17,13 @@ from yiwang.media.tests import files
 pytestmark = pytest.mark.django_db
 
 
+CLIP = files.padded(files.video(seconds=4, size=(640, 360)), bytes(range(256)) * 4)
+
+
 @pytest.fixture
 def photo_case(media, cast, report):
     case = report(attachments=[Upload("现场.jpg", files.jpeg(lat=40.005, lon=120.005)),
-                               Upload("clip.mp4", files.mp4(seconds=4, mdat=bytes(range(256)) * 4))])
+                               Upload("clip.mp4", CLIP)])
     return case, case.attachments.get(kind="photo"), case.attachments.get(kind="video")
 
 
@@ -40,13 +46,18 @@ def test_the_reporter_gets_the_photo_its_thumbnail_and_the_video(photo_case, api
     assert body(thumb) == (media / photo.thumbnail.name).read_bytes()
     clip = resident.get(f"/media/cases/{video.pk}/")
     assert clip["Content-Type"] == "video/mp4"
-    assert body(clip) == files.mp4(seconds=4, mdat=bytes(range(256)) * 4)
-    assert resident.get(f"/media/cases/{video.pk}/thumb/").status_code == 404  # no poster without ffmpeg
+    assert body(clip) == CLIP
+    poster = resident.get(f"/media/cases/{video.pk}/thumb/")
+    assert poster.status_code == 200 and poster["Content-Type"] == "image/jpeg"
+    jpeg = body(poster)
+    assert jpeg == (media / video.thumbnail.name).read_bytes() and Image.open(io.BytesIO(jpeg)).size == (320, 180)
+    for outsider in (cast.resident2, cast.unit_b):
+        assert api(outsider).get(f"/media/cases/{video.pk}/thumb/").status_code == 404
 
 
 def test_a_video_is_served_in_byte_ranges(photo_case, api, cast):
     case, photo, video = photo_case
-    whole = files.mp4(seconds=4, mdat=bytes(range(256)) * 4)
+    whole = CLIP
     resident = api(cast.resident)
     part = resident.get(f"/media/cases/{video.pk}/", HTTP_RANGE="bytes=100-199")
     assert part.status_code == 206 and body(part) == whole[100:200]
@@ -105,10 +116,12 @@ def test_the_case_api_lists_attachments_with_urls_that_work(photo_case, api, cas
          "created_at": "2026-11-23T09:00:00+08:00"},
         {"id": video.pk, "kind": "video", "content_type": "video/mp4", "size": video.size, "width": 640,
          "height": 360, "duration": 4.0, "url": f"http://testserver/media/cases/{video.pk}/",
-         "thumb_url": None, "action": "report", "created_at": "2026-11-23T09:00:00+08:00"},
+         "thumb_url": f"http://testserver/media/cases/{video.pk}/thumb/", "action": "report",
+         "created_at": "2026-11-23T09:00:00+08:00"},
     ]
     for item in listed:
         assert resident.get(item["url"]).status_code == 200
+        assert resident.get(item["thumb_url"]).status_code == 200
 
 
 def test_a_list_loads_attachments_in_one_go(media, api, cast, report):
@@ -122,7 +135,7 @@ def test_a_list_loads_attachments_in_one_go(media, api, cast, report):
     listing_queries()  # the dispatcher's roles are read once and kept for the request's user
     one, _ = listing_queries()
     for i in range(4):
-        report(attachments=[Upload("b.jpg", files.jpeg(size=(120 + i, 100))), Upload("c.mp4", files.mp4())])
+        report(attachments=[Upload("b.jpg", files.jpeg(size=(120 + i, 100))), Upload("c.mp4", files.video(seconds=1, size=(64, 48)))])
     five, listed = listing_queries()
     assert listed["count"] == 5 and [len(c["attachments"]) for c in listed["results"]] == [2, 2, 2, 2, 1]
     assert five == one  # one query for the attachments of the whole page
@@ -162,7 +175,8 @@ def test_the_report_api_refuses_bad_uploads_with_their_code(media, api, cast):
     resident = api(cast.resident)
     for content, code in [(files.gif(), "attachment_type"), (files.png_bomb(), "attachment_bomb"),
                           (files.noisy_jpeg()[:5000], "attachment_truncated"),
-                          (files.mp4(seconds=120), "attachment_duration")]:
+                          (files.mp4(seconds=120), "attachment_duration"),
+                          (files.video(frames=False), "attachment_no_video")]:
         answer = resident.post("/api/v1/cases/", {"description": "x", **IN_A, "attachments": [
             SimpleUploadedFile("photo.jpg", content)]}, format="multipart", HTTP_ACCEPT_LANGUAGE="en")
         assert answer.status_code == 400 and answer.json()["error"]["code"] == code
@@ -191,3 +205,17 @@ def test_on_object_storage_the_view_redirects_to_a_short_lived_url(photo_case, a
     assert answer["Location"] == (f"https://objects.example/yiwang-media/{photo.file.name}"
                                   "?X-Amz-Expires=300&X-Amz-Signature=abc")
     assert api(cast.resident2).get(f"/media/cases/{photo.pk}/").status_code == 404  # still checked first
+
+
+def test_the_pages_show_a_videos_poster_and_link_it_to_the_video(photo_case, client, cast):
+    """Where a photo shows its thumbnail, a video now shows its poster, named as a video."""
+    case, photo, video = photo_case
+    poster = (f'<a href="/media/cases/{video.pk}/" target="_blank" rel="noopener">'
+              f'<img src="/media/cases/{video.pk}/thumb/" alt="Video 2 (report)"')
+    client.force_login(cast.acceptor)
+    staff = client.get(f"/console/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert poster in staff and f'<img src="/media/cases/{photo.pk}/thumb/" alt="Photo 1 (report)"' in staff
+    client.force_login(cast.resident)
+    mine = client.get(f"/m/mine/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'<a href="/media/cases/{video.pk}/"><img src="/media/cases/{video.pk}/thumb/" alt="Video 2"' in mine
+    assert client.get(f"/media/cases/{video.pk}/thumb/")["Content-Type"] == "image/jpeg"
