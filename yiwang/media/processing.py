@@ -159,8 +159,8 @@ MP4_BRANDS = {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso8", b"i
 @dataclass(frozen=True)
 class Processed:
     """A checked file, ready to store: the bytes to keep (re-encoded for a photo), their SHA-256, and a
-    thumbnail (a photo's, or a video's poster frame). A video uploaded as a file keeps no bytes here: `content` is None and `source`
-    is the upload, streamed from when it is stored (`open()`)."""
+    thumbnail (a photo's, or a video's poster frame). A video uploaded as a file keeps no bytes here: `content`
+    is None and `source` is the upload, streamed from when it is stored (`open()`)."""
 
     name: str
     kind: str
