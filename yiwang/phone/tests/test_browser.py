@@ -154,6 +154,9 @@ def test_without_javascript_a_refused_report_keeps_its_photo(new_page, live_serv
     Image.new("RGB", (120, 90), "orange").save(photo, "JPEG")
     page = new_page("phone", java_script_enabled=False)
     page.goto(f"{live_server.url}/m/report/")
+    # Without JavaScript the position and map buttons could do nothing: not shown; the address is the way.
+    assert page.locator("#address").is_visible() and not page.locator("#use-gps").is_visible()
+    assert not page.locator("#open-map").is_visible()
     page.set_input_files("#album", {"name": "heap.jpg", "mimeType": "image/jpeg", "buffer": photo.getvalue()})
     page.fill("#address", "甲社区 东门")
     page.fill("#contact_phone", "13812345678")

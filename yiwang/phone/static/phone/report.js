@@ -84,6 +84,7 @@
       }).catch(function () {});
     duplicates();
   }
+  $("locate-buttons").hidden = false;
   $("use-gps").addEventListener("click", function () {
     if (!navigator.geolocation) { place.textContent = place.dataset.denied; return; }
     place.textContent = place.dataset.locating;
