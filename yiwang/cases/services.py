@@ -366,15 +366,13 @@ def case_report_commit(*, draft: ReportDraft) -> Case:
     """Write a prepared report: the case, its first clock, its files and the journal. The journal's tail, which
     every concurrent write waits on, is taken last, right before the commit."""
     case, now, actor = draft.case, draft.now, draft.actor
-    # No savepoints (each one a round trip): a failure anywhere here fails the whole report, and no caller goes on
-    # with its transaction after a failed report.
-    with clock.frozen(now), transaction.atomic(savepoint=False):
+    with clock.frozen(now), transaction.atomic():
         files = _store_files(draft.checked)  # removed again if this rolls back
         if not case.number:
             case.number = _next_number(now)
         if case.external_ref:
             try:
-                with transaction.atomic(savepoint=False):
+                with transaction.atomic():
                     case.save(force_insert=True)
             except IntegrityError:  # the same reference committed by another request in the meantime
                 raise _external_ref_taken() from None
