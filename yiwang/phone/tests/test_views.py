@@ -90,9 +90,9 @@ def test_sign_in_by_code_over_http(client, outbox, world):
     assert client.get("/m/mine/").status_code == 200
 
 
-def test_grid_worker_verifies_in_own_grid(client, report, cast):
+def test_grid_worker_verifies_in_own_grid(client, report, cast, after_photo):
     case = report(actor=cast.grid_worker, channel="patrol")
-    cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理")
+    cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理", attachments=after_photo)
     client.force_login(cast.community)
     photo = SimpleUploadedFile("p.jpg", jpeg(), content_type="image/jpeg")
     response = client.post(f"/m/grid/case/{case.pk}/verify/", {"photos": photo})
@@ -210,10 +210,10 @@ def step_photos(case, action: str) -> list[tuple[int, int]]:
 
 
 @pytest.fixture
-def handled(report, cast):
+def handled(report, cast, after_photo):
     """A case in grid A1 fixed on the spot by its grid worker: the community's staff check it."""
     case = report(actor=cast.resident)
-    return cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理")
+    return cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理", attachments=after_photo)
 
 
 def test_a_refused_check_keeps_the_note_and_the_good_photo_and_closes_with_it_when_sent_again(
@@ -299,12 +299,12 @@ def test_a_refused_fix_on_the_spot_keeps_what_was_typed_and_the_after_photo(clie
 
 
 @pytest.mark.parametrize("verb", ["verify", "rework", "self-handle"])
-def test_a_kept_photo_of_another_session_is_refused_on_the_grid_forms(client, cast, report, media, verb):
+def test_a_kept_photo_of_another_session_is_refused_on_the_grid_forms(client, cast, report, after_photo, verb):
     case = report(actor=cast.resident)
     if verb == "self-handle":
         worker, refused, fixed = cast.grid_worker, {"result": ""}, {"result": "已清理"}
     else:
-        case = cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理")
+        case = cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理", attachments=after_photo)
         worker = cast.community
         refused, fixed = ({"note": "x" * 2001}, {"note": "已核实"}) if verb == "verify" else ({"reason": ""}, {"reason": "垃圾还在"})
     client.force_login(worker)
@@ -320,4 +320,6 @@ def test_a_kept_photo_of_another_session_is_refused_on_the_grid_forms(client, ca
     assert response.status_code == 400 and error_next_to(page, field) == "之前上传的一张照片已无法使用，请重新选择。"
     assert grid_kept_tokens(page) == []
     before = Case.objects.get(pk=case.pk)
-    assert before.status == case.status and before.attachments.exclude(action="report").count() == 0
+    assert before.status == case.status
+    assert before.attachments.exclude(action__in=["report", "self_handle"]).count() == 0
+    assert before.attachments.filter(action="self_handle").count() == (0 if verb == "self-handle" else 1)
