@@ -51,7 +51,8 @@ from yiwang.phone.forms import (
 FIELD_OF = {"lat": "location", "lon": "location", "location": "location", "attachments": "photos",
             "reporter_phone": "contact_phone", "phone": "phone", "code": "code", "result": "result",
             "reason": "reason", "rating": "rating", "comment": "comment", "category": "category",
-            "description": "description", "address": "address", "answers": "category"}
+            "description": "description", "address": "address", "answers": "category",
+            "fixed_photos": "after_photos", "fixed_result": "fixed_result"}
 ANONYMOUS_PER_HOUR = 10  # reports without an account from one address
 KEPT = "phone.kept_photos"  # in the session: {token: a photo of a refused report, kept for its next sending}
 KEPT_FIELDS = ("photos", "after_photos")

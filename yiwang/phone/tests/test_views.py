@@ -9,7 +9,7 @@ from django.test import Client
 from yiwang.cases import services as cases
 from yiwang.cases.models import Case
 
-from .conftest import IN_A, category, error_next_to, jpeg, last_code
+from .conftest import IN_A, category, error_next_to, journal, jpeg, last_code
 
 pytestmark = pytest.mark.django_db
 
@@ -323,3 +323,50 @@ def test_a_kept_photo_of_another_session_is_refused_on_the_grid_forms(client, ca
     assert before.status == case.status
     assert before.attachments.exclude(action__in=["report", "self_handle"]).count() == 0
     assert before.attachments.filter(action="self_handle").count() == (0 if verb == "self-handle" else 1)
+
+
+# --- a fix on the spot carries a photo of the result, whatever the page's script did -------------------------
+
+FIX_PHOTO_REQUIRED = "请上传处置后的照片或视频。"
+
+
+def test_a_fix_on_the_spot_without_a_photo_is_refused_next_to_the_photo_field(client, cast, report, media):
+    case = report(actor=cast.resident, category=None)
+    client.force_login(cast.grid_worker)
+    page = client.get(f"/m/grid/case/{case.pk}/").content.decode()
+    assert re.search(r'<input id="fix-photos"[^>]*\brequired\b', page)  # the script asks before sending
+    url = f"/m/grid/case/{case.pk}/self-handle/"
+    response = client.post(url, {"result": "已清理干净", "category": "E0102"})  # sent without the script
+    page = response.content.decode()
+    assert response.status_code == 400 and error_next_to(page, "fix-photos") == FIX_PHOTO_REQUIRED
+    assert "已清理干净</textarea>" in page and '<option value="E0102" selected>' in page
+    case = Case.objects.get(pk=case.pk)
+    assert case.status == "reported" and not case.self_handled and case.category is None
+    assert journal(case) == ["case.report"] and not case.attachments.exists()
+
+    photo = SimpleUploadedFile("after.jpg", jpeg(size=(72, 40)), content_type="image/jpeg")
+    response = client.post(url, {"result": "已清理干净", "category": "E0102", "photos": photo})
+    assert response.status_code == 302
+    case = Case.objects.get(pk=case.pk)
+    assert case.status == "handled" and step_photos(case, "self_handle") == [(72, 40)]
+
+
+def test_a_patrol_report_fixed_without_an_after_photo_is_refused_next_to_the_after_photo(client, cast, media):
+    client.force_login(cast.grid_worker)
+    data = {"description": "井盖缺失", "category": "E0102", "fixed": "1", "fixed_result": "已补上井盖", **IN_A}
+    answer = client.post("/m/grid/report/", data, HTTP_ACCEPT="application/json")
+    assert answer.status_code == 400 and answer.json()["errors"] == {"after_photos": [FIX_PHOTO_REQUIRED]}
+    before = SimpleUploadedFile("before.jpg", jpeg(size=(80, 60)), content_type="image/jpeg")
+    response = client.post("/m/grid/report/", {**data, "photos": before})  # without the script
+    page = response.content.decode()
+    assert response.status_code == 400 and error_next_to(page, "after_photos") == FIX_PHOTO_REQUIRED
+    assert error_next_to(page, "photos") == "" and "已补上井盖</textarea>" in page
+    assert len(kept_tokens(page)) == 1  # the photo of the problem stays uploaded
+    assert not Case.objects.exists()  # not even the report: it is one step with the fix
+
+    after = SimpleUploadedFile("after.jpg", jpeg(size=(72, 40)), content_type="image/jpeg")
+    response = client.post("/m/grid/report/", {**data, "kept_photos": kept_tokens(page), "after_photos": after})
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert case.status == "handled" and step_photos(case, "report") == [(80, 60)]
+    assert step_photos(case, "self_handle") == [(72, 40)]
