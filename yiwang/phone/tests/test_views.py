@@ -370,3 +370,50 @@ def test_a_patrol_report_fixed_without_an_after_photo_is_refused_next_to_the_aft
     case = Case.objects.get()
     assert case.status == "handled" and step_photos(case, "report") == [(80, 60)]
     assert step_photos(case, "self_handle") == [(72, 40)]
+
+
+# --- a kept photo serves the form it was kept for, and no other -----------------------------------------------
+
+def test_a_kept_photo_cannot_be_replayed_on_another_form_or_case(client, cast, report, after_photo):
+    """The community's staff: a photo kept on the report form, on the check of case A — none of them may be
+    sent with another form of the same session, nor with the same step on case B; each still serves its own."""
+    first = cases.case_self_handle(actor=cast.grid_worker, case=report(actor=cast.resident), result="已清理",
+                                   attachments=after_photo)
+    second = cases.case_self_handle(actor=cast.grid_worker, case=report(actor=cast.resident), result="已清理",
+                                    attachments=after_photo)
+    client.force_login(cast.community)
+    gone = "之前上传的一张照片已无法使用，请重新选择。"
+    photo = lambda size: SimpleUploadedFile("a.jpg", jpeg(size=size), content_type="image/jpeg")  # noqa: E731
+    data = {"description": "井盖缺失", "category": "E0102", **IN_A}
+    reported = client.post("/m/grid/report/", {**data, "description": "", "photos": photo((50, 30))})
+    on_report = kept_tokens(reported.content.decode())
+    checked = client.post(f"/m/grid/case/{first.pk}/verify/", {"note": "x" * 2001, "photos": photo((70, 50))})
+    on_check = grid_kept_tokens(checked.content.decode())
+    assert len(on_report) == len(on_check) == 1
+
+    for url, tokens, field in (
+            (f"/m/grid/case/{first.pk}/verify/", on_report, "verify-photos"),  # the report form's, on a check
+            (f"/m/grid/case/{second.pk}/verify/", on_check, "verify-photos"),  # the check of A, on B
+            (f"/m/grid/case/{first.pk}/rework/", on_check, "rework-photos"),  # the check of A, on A's rework
+    ):
+        response = client.post(url, {"note": "已核实", "reason": "垃圾还在", "kept_photos": tokens})
+        page = response.content.decode()
+        assert response.status_code == 400 and error_next_to(page, field) == gone, url
+        assert grid_kept_tokens(page) == []
+    response = client.post("/m/grid/report/", {**data, "kept_photos": on_check})  # a check's, on the report form
+    assert response.status_code == 400 and error_next_to(response.content.decode(), "photos") == gone
+    response = client.post("/m/grid/report/", {**data, "fixed": "1", "fixed_result": "已补上井盖",
+                                               "kept_after_photos": on_check})  # … as its after-photo
+    assert response.status_code == 400 and error_next_to(response.content.decode(), "after_photos") == gone
+    for case in (first, second):
+        case = Case.objects.get(pk=case.pk)
+        assert case.status == "handled" and step_photos(case, "verify") == step_photos(case, "rework") == []
+    assert Case.objects.count() == 2
+
+    # Each still serves the form it was kept for.
+    response = client.post(f"/m/grid/case/{first.pk}/verify/", {"note": "已核实", "kept_photos": on_check})
+    assert response.status_code == 302
+    assert step_photos(Case.objects.get(pk=first.pk), "verify") == [(70, 50)]
+    response = client.post("/m/grid/report/", {**data, "kept_photos": on_report})
+    assert response.status_code == 302
+    assert step_photos(Case.objects.exclude(pk__in=[first.pk, second.pk]).get(), "report") == [(50, 30)]
