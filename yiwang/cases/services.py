@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yiwang.accounts.policies import GRID, OWN, REGION, UNIT, grants_for, restrict
 from yiwang.cases import deadlines
-from yiwang.cases.choices import ExtensionDecision, HandlerRole, Rating, SuperviseAction
+from yiwang.cases.choices import AttachmentKind, ExtensionDecision, HandlerRole, Rating, SuperviseAction
 from yiwang.cases.choices import Status as S
 from yiwang.cases.models import (
     Case,
@@ -693,14 +693,19 @@ def case_reopen(*, actor, case, reason: str, now=None) -> Case:
 
 # --- self-handle 自处置 ---------------------------------------------------------------------------------------
 
+EVIDENCE = {AttachmentKind.PHOTO, AttachmentKind.VIDEO}  # what shows a fix on the spot was made
+
 def case_self_handle(*, actor, case, result: str, category: Category | None = None,
                      attachments: Iterable[Upload] = (), now=None) -> Case:
     """自处置: a grid worker fixes a small problem on the spot. Accepting, filing and handling happen at once; the
-    case still waits for someone else's check before it closes."""
+    case still waits for someone else's check before it closes. No unit's feedback stands behind such a fix, so
+    a photo or video of the result is required: it is what the checker and the public see of it."""
     result = (result or "").strip()
     if not result:
         raise invalid(gettext("Describe what was done."), "result_required", "result")
     checked = _check_uploads(attachments)
+    if not any(item.kind in EVIDENCE for item in checked):
+        raise invalid(gettext("Add a photo or a video of the result."), "photo_required", "attachments")
 
     def apply(case, now):
         _classify(case, category, None)

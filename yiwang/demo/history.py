@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import io
 import itertools
 import random
 import time
@@ -38,6 +39,7 @@ from yiwang.core import clock
 from yiwang.demo.services import CITY_CODE, START, _person
 from yiwang.geo import locator_state
 from yiwang.geo.models import Grid
+from yiwang.media.processing import Upload
 from yiwang.org.choices import LimitStep, UnitKind, Urgency
 from yiwang.org.models import Category, Unit
 from yiwang.org.selectors import ancestor_paths, catalogue_for, category_by_code, category_limit
@@ -192,6 +194,23 @@ def demo_history_build(*, cases: int = 3000, seed: int = 2022, now: dt.datetime 
         pks = [story.case.pk for story in history.stories if story.case is not None]
         by_status = dict(sorted(Counter(Case.objects.filter(pk__in=pks).values_list("status", flat=True)).items()))
     return HistoryReport(cases=len(pks), by_status=by_status, seconds=time.perf_counter() - started)
+
+
+def _after_photo(number: str) -> Upload:
+    """The photo a fix on the spot carries (the service requires one): swept pavement under a kerb, its tones
+    drawn from the case's number — not from the history's random stream, which stays as it was."""
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(number)
+    grey = rng.randrange(110, 170)
+    image = Image.new("RGB", (320, 240), (grey, grey, grey + rng.randrange(0, 12)))
+    draw = ImageDraw.Draw(image)
+    kerb = rng.randrange(60, 120)
+    draw.rectangle((0, kerb, 320, kerb + 14), fill=(205, 200, 190))
+    draw.rectangle((0, 0, 320, kerb), fill=(70 + rng.randrange(30), 120 + rng.randrange(40), 60))  # the verge
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return Upload(name=f"{number}-after.jpg", content=out.getvalue())
 
 
 # --- who works where ----------------------------------------------------------------------------------------
@@ -779,7 +798,7 @@ class _History:
     def _self_handle(self, story: _Story, t: dt.datetime) -> None:
         problems = ENTERPRISE_PROBLEMS if story.code in ENTERPRISE_PROBLEMS else PROBLEMS
         story.case = cs.case_self_handle(actor=story.reporter, case=story.case, result=f"已现场处置：{problems[story.code][2]}",
-                                         now=t)
+                                         attachments=[_after_photo(story.case.number)], now=t)
         self._then(story, "verify", self._minutes(t, 20, 110))
 
     def _verifier(self, story: _Story) -> User:

@@ -175,9 +175,17 @@ def phone_report(*, actor, channel: str, same_as=None, fixed_result: str = "", f
                 audit_write(actor=actor, action="phone.duplicate_claim", obj=claim,
                             after={"case": case.number, "same_as": same_as.number}, scope_path=case.region_path)
         if fixed_result:
-            case = cases.case_self_handle(actor=actor, case=case, result=fixed_result, attachments=fixed_photos,
-                                          now=now)
+            try:
+                case = cases.case_self_handle(actor=actor, case=case, result=fixed_result, attachments=fixed_photos,
+                                              now=now)
+            except DomainError as error:
+                # The fix's own fields here: a missing after-photo is not a missing photo of the problem.
+                error.fields = {FIXED_FIELDS.get(name, name): messages for name, messages in error.fields.items()}
+                raise
     return case
+
+
+FIXED_FIELDS = {"attachments": "fixed_photos", "result": "fixed_result"}  # case_self_handle's → phone_report's
 
 
 # --- photos kept while a form is refused ----------------------------------------------------------------------

@@ -51,9 +51,10 @@ from yiwang.phone.forms import (
 FIELD_OF = {"lat": "location", "lon": "location", "location": "location", "attachments": "photos",
             "reporter_phone": "contact_phone", "phone": "phone", "code": "code", "result": "result",
             "reason": "reason", "rating": "rating", "comment": "comment", "category": "category",
-            "description": "description", "address": "address", "answers": "category"}
+            "description": "description", "address": "address", "answers": "category",
+            "fixed_photos": "after_photos", "fixed_result": "fixed_result"}
 ANONYMOUS_PER_HOUR = 10  # reports without an account from one address
-KEPT = "phone.kept_photos"  # in the session: {token: a photo of a refused report, kept for its next sending}
+KEPT = "phone.kept_photos"  # in the session: {token: a photo of a refused form, kept for that form's next sending}
 KEPT_FIELDS = ("photos", "after_photos")
 KEPT_HOURS = 20  # within the day after which media_orphans_sweep removes a file no case took
 KEPT_MAX = 30  # in one session
@@ -173,7 +174,7 @@ def report(request, patrol: bool = False):
     except Refused as refused:
         if wants_json:
             return JsonResponse({"errors": refused.errors}, status=400)
-        kept = _kept_after_refusal(request, refused.errors)
+        kept = _kept_after_refusal(request, refused.errors, form=_report_form(patrol))
         context = _report_context(request, patrol=patrol, form=request.POST, errors=refused.errors, kept=kept)
         return render(request, "phone/report.html", context, status=400)
     except DomainError as error:  # a reused key, a bad key
@@ -208,11 +209,11 @@ def _submit(request, *, patrol: bool) -> tuple[int, dict]:
         raise Refused(_errors_of(form))
     data = form.cleaned_data
     actor = None if anonymous else request.user
-    kept = _kept_chosen(request, "photos", strict=True)
+    kept = _kept_chosen(request, "photos", form=_report_form(patrol), strict=True)
     new_photos = _uploads(request.FILES.getlist("photos"))
     photos = _kept_uploads(kept) + new_photos
-    after = (_kept_uploads(_kept_chosen(request, "after_photos", strict=True)) + _uploads(request.FILES.getlist("after_photos"))
-             if patrol and data["fixed"] else [])
+    after = (_kept_uploads(_kept_chosen(request, "after_photos", form=_report_form(patrol), strict=True))
+             + _uploads(request.FILES.getlist("after_photos")) if patrol and data["fixed"] else [])
     lat, lon, region = data.get("lat"), data.get("lon"), None
     if lat is None and photos:
         lat, lon = _kept_position(kept) or photo_report_position(new_photos) or (None, None)
@@ -271,25 +272,36 @@ def _submit(request, *, patrol: bool) -> tuple[int, dict]:
 # Photos of a refused form sent without the page's script (a report, a grid worker's check, rework or fix on the
 # spot) are stored at once and held in the sender's session: the page shows them again, carries their tokens in
 # hidden fields, and the next sending attaches them, so nothing uploaded is lost. A token names a photo only in
-# the session that uploaded it.
+# the session that uploaded it, and only for the form it was uploaded with: the report form, or one step on one
+# case (`_report_form`, `_step_form`) — so it cannot be replayed as the evidence of another step.
+
+def _report_form(patrol: bool) -> str:
+    return "grid-report" if patrol else "report"
+
+
+def _step_form(verb: str, case: Case) -> str:
+    return f"{verb}:{case.pk}"
+
 
 def _kept_held(request) -> dict:
     cutoff = clock.now().timestamp() - KEPT_HOURS * 3600
     return {token: entry for token, entry in request.session.get(KEPT, {}).items() if entry.get("at", 0) > cutoff}
 
 
-def _kept_chosen(request, field: str, *, strict: bool = False) -> list[tuple[str, dict]]:
-    """The kept photos this form carries for `field`, less those marked to remove; only this session's. With
-    `strict`, a token this session does not hold (expired, or never its own) refuses the report rather than
-    sending it without the photo."""
+def _kept_chosen(request, field: str, *, form: str, strict: bool = False) -> list[tuple[str, dict]]:
+    """The kept photos this form carries for `field`, less those marked to remove; only this session's, kept for
+    this `form` and field. With `strict`, any other token (expired, never this session's, or kept for another
+    form) refuses the sending rather than sending it without the photo."""
     held, removed = _kept_held(request), set(request.POST.getlist("kept_remove"))
     chosen: dict = {}
     for token in request.POST.getlist(f"kept_{field}"):
+        if token in removed:
+            continue
         entry = held.get(token)
-        if entry is not None and entry["field"] == field and token not in removed:
+        if entry is not None and entry["field"] == field and entry.get("form") == form:
             chosen[token] = entry
-        elif entry is None and token not in removed and strict:
-            raise Refused({"photos": [_kept_gone()]})
+        elif strict:
+            raise Refused({field: [_kept_gone()]})
     return list(chosen.items())
 
 
@@ -304,7 +316,7 @@ def _kept_uploads(chosen: list[tuple[str, dict]]) -> list[Upload]:
             with default_storage.open(entry["name"], "rb") as stored:
                 uploads.append(Upload(name=entry["label"] or "photo.jpg", content=stored.read()))
         except FileNotFoundError:
-            raise Refused({"photos": [_kept_gone()]}) from None
+            raise Refused({entry["field"]: [_kept_gone()]}) from None
     return uploads
 
 
@@ -316,20 +328,20 @@ def _kept_position(chosen: list[tuple[str, dict]]) -> tuple[float, float] | None
     return None
 
 
-def _kept_after_refusal(request, errors: dict, *, fields: tuple = KEPT_FIELDS) -> dict:
-    """Keep the photos of a refused plain form for its next sending: those it carried already and the good ones
-    just uploaded, for each file field in `fields` (a bad file's message, or that of a kept photo no longer
-    available, joins the photos' errors). {field: [{token, label, thumb}]}"""
+def _kept_after_refusal(request, errors: dict, *, form: str, fields: tuple = KEPT_FIELDS) -> dict:
+    """Keep the photos of a refused plain form for its next sending — of this `form` only: those it carried
+    already and the good ones just uploaded, for each file field in `fields` (a bad file's message, or that of a
+    kept photo no longer available, joins that field's errors). {field: [{token, label, thumb}]}"""
     held = _kept_held(request)
     now = clock.now().timestamp()
     shown: dict = {}
     removed = set(request.POST.getlist("kept_remove"))
     for field in fields:
-        chosen = [(token, entry) for token, entry in _kept_chosen(request, field)
+        chosen = [(token, entry) for token, entry in _kept_chosen(request, field, form=form)
                   if default_storage.exists(entry["name"])]
         lost = set(request.POST.getlist(f"kept_{field}")) - removed - {token for token, _entry in chosen}
-        if lost and _kept_gone() not in errors.setdefault("photos", []):
-            errors["photos"].append(_kept_gone())
+        if lost and _kept_gone() not in errors.setdefault(field, []):
+            errors[field].append(_kept_gone())
         files = request.FILES.getlist(field)
         for file in files:
             file.seek(0)
@@ -337,11 +349,11 @@ def _kept_after_refusal(request, errors: dict, *, fields: tuple = KEPT_FIELDS) -
         new, refusals = services.photos_keep(uploads=_uploads(files), room=room)
         for entry in new:
             token = secrets.token_urlsafe(12)
-            held[token] = {**entry, "field": field, "at": now}
+            held[token] = {**entry, "field": field, "form": form, "at": now}
             chosen.append((token, held[token]))
         for message in refusals:
-            if message not in errors.setdefault("photos", []):
-                errors["photos"].append(message)
+            if message not in errors.setdefault(field, []):
+                errors[field].append(message)
         shown[field] = [{"token": token, "label": entry["label"], "thumb": bool(entry["thumbnail"])}
                         for token, entry in chosen]
     for token in removed:
@@ -626,7 +638,7 @@ def grid_case_act(request, pk: int, verb: str):
     try:
         if not form.is_valid():
             raise Refused(_errors_of(form))
-        photos = (_kept_uploads(_kept_chosen(request, "photos", strict=True))
+        photos = (_kept_uploads(_kept_chosen(request, "photos", form=_step_form(verb, case), strict=True))
                   + _uploads(request.FILES.getlist("photos")))
         data = form.cleaned_data
         if verb == "verify":
@@ -654,7 +666,8 @@ def grid_case_act(request, pk: int, verb: str):
         errors = error.errors if refused else _domain_errors(error, fields=GRID_FIELDS[verb])
         status = 400 if refused else error.status
         # kept only while the form is still offered: a case moved on (409) shows no form to send them with
-        kept = _kept_after_refusal(request, errors, fields=("photos",)) if status == 400 else {}
+        kept = (_kept_after_refusal(request, errors, form=_step_form(verb, case), fields=("photos",))
+                if status == 400 else {})
         return _grid_case_page(request, case, errors=errors, form=request.POST, which=verb, kept=kept,
                                status=status)
     _kept_forget(request)

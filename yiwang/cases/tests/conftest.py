@@ -68,6 +68,28 @@ def report(cast):
     return make
 
 
+@pytest.fixture
+def media(settings, tmp_path):
+    """MEDIA_ROOT in a fresh folder, on the local file storage whatever the environment says."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    local = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    settings.STORAGES = {**settings.STORAGES, "default": local}
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def after_photo(media):
+    """[a small JPEG of the result]: the evidence a fix on the spot (自处置) carries, stored in the test's folder."""
+    return fix_photo()
+
+
+def fix_photo():
+    from yiwang.media.processing import Upload
+    from yiwang.media.tests import files
+
+    return [Upload(name="after.jpg", content=files.jpeg(size=(64, 48), metadata=False))]
+
+
 def journal(case):
     from yiwang.core.models import AuditEntry
 

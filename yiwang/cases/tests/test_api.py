@@ -132,6 +132,27 @@ def test_errors_have_a_stable_code_and_a_translated_message(cast):
     assert not Case.objects.exists()
 
 
+def test_a_fix_on_the_spot_without_a_photo_is_refused_with_its_code(cast, report, media):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from yiwang.cases.models import Case
+    from yiwang.media.tests import files
+
+    case = report(actor=cast.grid_worker, channel="patrol")
+    worker = login("gw_a1")
+    url = f"/api/v1/cases/{case.pk}/self-handle/"
+    for data, form in (({"result": "已现场清理"}, "json"), ({"result": "已现场清理", "attachments": []}, "multipart")):
+        refused = worker.post(url, data, format=form, HTTP_ACCEPT_LANGUAGE="zh-hans")
+        assert refused.status_code == 400, refused.content
+        assert refused.json()["error"] == {"code": "photo_required", "message": "请上传处置后的照片或视频。",
+                                           "fields": {"attachments": ["请上传处置后的照片或视频。"]}}
+    assert Case.objects.get(pk=case.pk).status == "reported"
+    handled = worker.post(url, {"result": "已现场清理", "attachments": [
+        SimpleUploadedFile("after.jpg", files.jpeg(size=(64, 48)), content_type="image/jpeg")]}, format="multipart")
+    assert handled.status_code == 200, handled.content
+    assert handled.json()["status"] == "handled" and handled.json()["self_handled"] is True
+
+
 def test_admin_lists_cases_read_only_and_in_scope(cast, report, client):
     from yiwang.cases.tests.conftest import IN_B
 

@@ -226,9 +226,10 @@ def test_only_the_reporter_rates(cast, report):
         s.case_rate(actor=cast.resident, case=case, rating="great", now=MONDAY)
 
 
-def test_self_handled_needs_someone_elses_check(cast, report):
+def test_self_handled_needs_someone_elses_check(cast, report, after_photo):
     case = report(actor=cast.grid_worker, channel="patrol")
-    case = s.case_self_handle(actor=cast.grid_worker, case=case, result="已现场清理", now=MONDAY + H)
+    case = s.case_self_handle(actor=cast.grid_worker, case=case, result="已现场清理", attachments=after_photo,
+                              now=MONDAY + H)
     assert case.status == Status.HANDLED and case.self_handled
     assert case.filed_at == case.handled_at == MONDAY + H and case.handle_due_at == MONDAY + H
     with pytest.raises(PermissionRefused) as refused:
@@ -241,11 +242,44 @@ def test_self_handled_needs_someone_elses_check(cast, report):
     assert journal(case) == ["case.report", "case.self_handle", "case.verify"]
 
 
-def test_self_handled_that_fails_the_check_goes_to_dispatch(cast, report):
+def test_self_handled_that_fails_the_check_goes_to_dispatch(cast, report, after_photo):
     case = report(actor=cast.grid_worker, channel="patrol")
-    case = s.case_self_handle(actor=cast.grid_worker, case=case, result="已处理", now=MONDAY)
+    case = s.case_self_handle(actor=cast.grid_worker, case=case, result="已处理", attachments=after_photo, now=MONDAY)
     case = s.case_rework(actor=cast.community, case=case, reason="没有处理好", now=MONDAY + H)
     assert case.status == Status.FILED and case.lead_unit is None
+
+
+def test_a_fix_on_the_spot_without_a_photo_or_video_is_refused_and_changes_nothing(cast, report, media):
+    from django.utils import translation
+
+    case = report(actor=cast.grid_worker, channel="patrol")
+    before = Case.objects.filter(pk=case.pk).values().get()
+    entries = AuditEntry.objects.count()
+    for attachments in ([], iter(())):  # nothing sent, or an empty stream of files
+        with translation.override("zh-hans"), pytest.raises(ValidationFailed) as refused:
+            s.case_self_handle(actor=cast.grid_worker, case=case, result="已现场清理", attachments=attachments,
+                               now=MONDAY + H)
+        assert refused.value.code == "photo_required" and refused.value.status == 400
+        assert refused.value.fields == {"attachments": ["请上传处置后的照片或视频。"]}
+    with translation.override("en"), pytest.raises(ValidationFailed) as refused:  # no attachments at all
+        s.case_self_handle(actor=cast.grid_worker, case=case, result="已现场清理", now=MONDAY + H)
+    assert refused.value.code == "photo_required"
+    assert str(refused.value.message) == "Add a photo or a video of the result."
+    assert Case.objects.filter(pk=case.pk).values().get() == before  # still reported, not self-handled
+    assert AuditEntry.objects.count() == entries and journal(case) == ["case.report"]
+    assert not case.attachments.exists()
+
+
+def test_a_video_of_the_result_is_evidence_enough_for_a_fix_on_the_spot(cast, report, media):
+    from yiwang.media.tests import files
+
+    case = report(actor=cast.grid_worker, channel="patrol")
+    clip = s.Upload(name="fix.mp4", content=files.video(seconds=1, size=(160, 120)))
+    case = s.case_self_handle(actor=cast.grid_worker, case=case, result="已现场清理", attachments=[clip],
+                              now=MONDAY + H)
+    assert case.status == Status.HANDLED and case.self_handled
+    assert list(case.attachments.filter(action="self_handle").values_list("kind", flat=True)) == ["video"]
+    assert journal(case) == ["case.report", "case.self_handle"]
 
 
 def test_escalation_moves_the_case_up_and_out_of_the_street_desk(cast, report):

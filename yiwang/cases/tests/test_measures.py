@@ -32,7 +32,7 @@ AFTER = dt.datetime(2026, 12, 1, tzinfo=TZ)  # "now" once November is over
 
 
 @pytest.fixture
-def history(cast, report):
+def history(cast, report, after_photo):
     """Garbage cases (1 working day to handle, 2 working hours to respond and to verify) in November 2026,
     mostly in grid A1 of community A, street A, district A."""
     w, h = cast.world, SimpleNamespace()
@@ -69,7 +69,7 @@ def history(cast, report):
     # Handled on the spot on patrol, checked by the community.
     h.self_handled = report(actor=cast.grid_worker, channel="patrol", now=MONDAY + 4 * H)
     h.self_handled = s.case_self_handle(actor=cast.grid_worker, case=h.self_handled, result="已现场清理",
-                                        now=MONDAY + 4 * H)
+                                        attachments=after_photo, now=MONDAY + 4 * H)
     h.self_handled = s.case_verify(actor=cast.community, case=h.self_handled, now=MONDAY + 5 * H)
     # Reported, never answered.
     h.unanswered = report()

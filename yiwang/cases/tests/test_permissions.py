@@ -7,7 +7,7 @@ import pytest
 
 from yiwang.cases import services as s
 from yiwang.cases.choices import Status
-from yiwang.cases.tests.conftest import MONDAY
+from yiwang.cases.tests.conftest import MONDAY, fix_photo
 from yiwang.cases.tests.test_loop import walk_to
 from yiwang.core.errors import NotFound, PermissionRefused
 from yiwang.core.models import AuditEntry
@@ -44,6 +44,7 @@ def patrol_report(cast, report):
 
 
 NOTE = {"reason": "理由"}
+FIX = {"result": "已现场处理", "attachments": fix_photo()}  # a fix on the spot shows its result
 # verb: (prepare, service, kwargs, who may, [(who may not, the refusal)])
 MATRIX = {
     "accept": (at(Status.REPORTED), "case_accept", {}, "acceptor",
@@ -76,7 +77,7 @@ MATRIX = {
     "rate_callback": (hotline_closed, "case_rate_callback", {"rating": "satisfied"}, "acceptor",
                       [("unit", PermissionRefused), ("dispatcher_b", NotFound), ("resident", NotFound),
                        ("grid_worker", PermissionRefused)]),
-    "self_handle": (patrol_report, "case_self_handle", {"result": "已现场处理"}, "grid_worker",
+    "self_handle": (patrol_report, "case_self_handle", FIX, "grid_worker",
                     [("grid_worker2", NotFound), ("community", PermissionRefused), ("resident", NotFound)]),
     "escalate": (at(Status.DISPATCHED), "case_escalate", NOTE, "unit",
                  [("unit_b", NotFound), ("leader", PermissionRefused), ("grid_worker", PermissionRefused)]),
@@ -99,7 +100,7 @@ def _kwargs(cast, kwargs):
 
 
 @pytest.mark.parametrize("verb", list(MATRIX))
-def test_denied_actors_change_nothing_and_the_right_one_may(cast, report, verb):
+def test_denied_actors_change_nothing_and_the_right_one_may(cast, report, media, verb):
     from yiwang.cases.models import Case
 
     prepare, service, kwargs, allowed, denied = MATRIX[verb]

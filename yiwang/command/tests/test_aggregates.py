@@ -9,7 +9,7 @@ import pytest
 from yiwang.cases import services as s
 from yiwang.cases.choices import Status
 from yiwang.cases.measures import COUNTS, RATES, measures_for, measures_month
-from yiwang.cases.tests.conftest import MONDAY, TZ, cast, report  # noqa: F401
+from yiwang.cases.tests.conftest import MONDAY, TZ, after_photo, cast, media, report  # noqa: F401
 from yiwang.cases.tests.test_loop import walk_to
 from yiwang.cases.tests.test_measures import IN_A2, TUESDAY, history  # noqa: F401
 from yiwang.command import aggregates, plain

@@ -20,7 +20,8 @@ def _cases():
 
 
 @pytest.fixture(scope="package")
-def demo(django_db_setup, django_db_blocker):
+def demo(django_db_setup, django_db_blocker, tmp_path_factory):
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import transaction
     from django.test import override_settings
@@ -31,7 +32,10 @@ def demo(django_db_setup, django_db_blocker):
 
     # The tests' password hasher (the root conftest's, which is function-scoped), so the accounts can sign in.
     fast_hasher = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
-    with django_db_blocker.unblock(), transaction.atomic():
+    # The photos of the fixes on the spot go to a folder of these tests' own.
+    media = override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"), STORAGES={
+        **settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}})
+    with media, django_db_blocker.unblock(), transaction.atomic():
         city_output = StringIO()
         with fast_hasher:
             call_command("seed_demo", "--cases", "0", stdout=city_output)

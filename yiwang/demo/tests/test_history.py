@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils.translation import gettext
 
 from yiwang.cases.choices import Rating, Status
-from yiwang.cases.models import Case, CaseExtension, CaseSupervision
+from yiwang.cases.models import Case, CaseAttachment, CaseExtension, CaseSupervision
 from yiwang.cases.selectors import light_of
 from yiwang.core.models import AuditEntry
 from yiwang.demo.tests.conftest import CASES, NOW, _cases
@@ -68,6 +68,9 @@ def test_cases_wait_in_every_state_and_took_every_side_path(demo):
     cases = Case.objects.all()
     assert cases.filter(parent__isnull=False).exists()  # merged duplicates (closed with their parent since)
     assert cases.filter(self_handled=True, status__in=[Status.CLOSED, Status.RATED]).exists()
+    # every fix on the spot carries its photo of the result, as the service requires
+    fixed = set(cases.filter(self_handled=True).values_list("pk", flat=True))
+    assert fixed == set(CaseAttachment.objects.filter(action="self_handle", kind="photo").values_list("case", flat=True))
     for counter in ("rework_count", "escalation_count", "return_count", "reopen_count", "extension_count"):
         assert cases.filter(**{f"{counter}__gt": 0}).exists(), counter
     assert cases.filter(escalation_count=2, level__level="district").exists()  # community → street → district

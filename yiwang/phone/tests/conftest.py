@@ -6,7 +6,17 @@ import re
 
 import pytest
 
-from yiwang.cases.tests.conftest import IN_A, IN_B, MONDAY, cast, category, journal, report  # noqa: F401
+from yiwang.cases.tests.conftest import (  # noqa: F401
+    IN_A,
+    IN_B,
+    MONDAY,
+    after_photo,
+    cast,
+    category,
+    journal,
+    media,
+    report,
+)
 
 
 @pytest.fixture
@@ -38,14 +48,6 @@ def _fresh_cache():
 
     cache.clear()
     yield
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    """Stored files in a fresh folder, on the local file storage."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
-    return settings.MEDIA_ROOT
 
 
 def error_next_to(html: str, field: str) -> str:

@@ -9,7 +9,7 @@ from django.test import Client
 from yiwang.cases import services as cases
 from yiwang.cases.models import Case
 
-from .conftest import IN_A, category, error_next_to, jpeg, last_code
+from .conftest import IN_A, category, error_next_to, journal, jpeg, last_code
 
 pytestmark = pytest.mark.django_db
 
@@ -90,9 +90,9 @@ def test_sign_in_by_code_over_http(client, outbox, world):
     assert client.get("/m/mine/").status_code == 200
 
 
-def test_grid_worker_verifies_in_own_grid(client, report, cast):
+def test_grid_worker_verifies_in_own_grid(client, report, cast, after_photo):
     case = report(actor=cast.grid_worker, channel="patrol")
-    cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理")
+    cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理", attachments=after_photo)
     client.force_login(cast.community)
     photo = SimpleUploadedFile("p.jpg", jpeg(), content_type="image/jpeg")
     response = client.post(f"/m/grid/case/{case.pk}/verify/", {"photos": photo})
@@ -210,10 +210,10 @@ def step_photos(case, action: str) -> list[tuple[int, int]]:
 
 
 @pytest.fixture
-def handled(report, cast):
+def handled(report, cast, after_photo):
     """A case in grid A1 fixed on the spot by its grid worker: the community's staff check it."""
     case = report(actor=cast.resident)
-    return cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理")
+    return cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理", attachments=after_photo)
 
 
 def test_a_refused_check_keeps_the_note_and_the_good_photo_and_closes_with_it_when_sent_again(
@@ -299,12 +299,12 @@ def test_a_refused_fix_on_the_spot_keeps_what_was_typed_and_the_after_photo(clie
 
 
 @pytest.mark.parametrize("verb", ["verify", "rework", "self-handle"])
-def test_a_kept_photo_of_another_session_is_refused_on_the_grid_forms(client, cast, report, media, verb):
+def test_a_kept_photo_of_another_session_is_refused_on_the_grid_forms(client, cast, report, after_photo, verb):
     case = report(actor=cast.resident)
     if verb == "self-handle":
         worker, refused, fixed = cast.grid_worker, {"result": ""}, {"result": "已清理"}
     else:
-        case = cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理")
+        case = cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理", attachments=after_photo)
         worker = cast.community
         refused, fixed = ({"note": "x" * 2001}, {"note": "已核实"}) if verb == "verify" else ({"reason": ""}, {"reason": "垃圾还在"})
     client.force_login(worker)
@@ -320,4 +320,100 @@ def test_a_kept_photo_of_another_session_is_refused_on_the_grid_forms(client, ca
     assert response.status_code == 400 and error_next_to(page, field) == "之前上传的一张照片已无法使用，请重新选择。"
     assert grid_kept_tokens(page) == []
     before = Case.objects.get(pk=case.pk)
-    assert before.status == case.status and before.attachments.exclude(action="report").count() == 0
+    assert before.status == case.status
+    assert before.attachments.exclude(action__in=["report", "self_handle"]).count() == 0
+    assert before.attachments.filter(action="self_handle").count() == (0 if verb == "self-handle" else 1)
+
+
+# --- a fix on the spot carries a photo of the result, whatever the page's script did -------------------------
+
+FIX_PHOTO_REQUIRED = "请上传处置后的照片或视频。"
+
+
+def test_a_fix_on_the_spot_without_a_photo_is_refused_next_to_the_photo_field(client, cast, report, media):
+    case = report(actor=cast.resident, category=None)
+    client.force_login(cast.grid_worker)
+    page = client.get(f"/m/grid/case/{case.pk}/").content.decode()
+    assert re.search(r'<input id="fix-photos"[^>]*\brequired\b', page)  # the script asks before sending
+    url = f"/m/grid/case/{case.pk}/self-handle/"
+    response = client.post(url, {"result": "已清理干净", "category": "E0102"})  # sent without the script
+    page = response.content.decode()
+    assert response.status_code == 400 and error_next_to(page, "fix-photos") == FIX_PHOTO_REQUIRED
+    assert "已清理干净</textarea>" in page and '<option value="E0102" selected>' in page
+    case = Case.objects.get(pk=case.pk)
+    assert case.status == "reported" and not case.self_handled and case.category is None
+    assert journal(case) == ["case.report"] and not case.attachments.exists()
+
+    photo = SimpleUploadedFile("after.jpg", jpeg(size=(72, 40)), content_type="image/jpeg")
+    response = client.post(url, {"result": "已清理干净", "category": "E0102", "photos": photo})
+    assert response.status_code == 302
+    case = Case.objects.get(pk=case.pk)
+    assert case.status == "handled" and step_photos(case, "self_handle") == [(72, 40)]
+
+
+def test_a_patrol_report_fixed_without_an_after_photo_is_refused_next_to_the_after_photo(client, cast, media):
+    client.force_login(cast.grid_worker)
+    data = {"description": "井盖缺失", "category": "E0102", "fixed": "1", "fixed_result": "已补上井盖", **IN_A}
+    answer = client.post("/m/grid/report/", data, HTTP_ACCEPT="application/json")
+    assert answer.status_code == 400 and answer.json()["errors"] == {"after_photos": [FIX_PHOTO_REQUIRED]}
+    before = SimpleUploadedFile("before.jpg", jpeg(size=(80, 60)), content_type="image/jpeg")
+    response = client.post("/m/grid/report/", {**data, "photos": before})  # without the script
+    page = response.content.decode()
+    assert response.status_code == 400 and error_next_to(page, "after_photos") == FIX_PHOTO_REQUIRED
+    assert error_next_to(page, "photos") == "" and "已补上井盖</textarea>" in page
+    assert len(kept_tokens(page)) == 1  # the photo of the problem stays uploaded
+    assert not Case.objects.exists()  # not even the report: it is one step with the fix
+
+    after = SimpleUploadedFile("after.jpg", jpeg(size=(72, 40)), content_type="image/jpeg")
+    response = client.post("/m/grid/report/", {**data, "kept_photos": kept_tokens(page), "after_photos": after})
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert case.status == "handled" and step_photos(case, "report") == [(80, 60)]
+    assert step_photos(case, "self_handle") == [(72, 40)]
+
+
+# --- a kept photo serves the form it was kept for, and no other -----------------------------------------------
+
+def test_a_kept_photo_cannot_be_replayed_on_another_form_or_case(client, cast, report, after_photo):
+    """The community's staff: a photo kept on the report form, on the check of case A — none of them may be
+    sent with another form of the same session, nor with the same step on case B; each still serves its own."""
+    first = cases.case_self_handle(actor=cast.grid_worker, case=report(actor=cast.resident), result="已清理",
+                                   attachments=after_photo)
+    second = cases.case_self_handle(actor=cast.grid_worker, case=report(actor=cast.resident), result="已清理",
+                                    attachments=after_photo)
+    client.force_login(cast.community)
+    gone = "之前上传的一张照片已无法使用，请重新选择。"
+    photo = lambda size: SimpleUploadedFile("a.jpg", jpeg(size=size), content_type="image/jpeg")  # noqa: E731
+    data = {"description": "井盖缺失", "category": "E0102", **IN_A}
+    reported = client.post("/m/grid/report/", {**data, "description": "", "photos": photo((50, 30))})
+    on_report = kept_tokens(reported.content.decode())
+    checked = client.post(f"/m/grid/case/{first.pk}/verify/", {"note": "x" * 2001, "photos": photo((70, 50))})
+    on_check = grid_kept_tokens(checked.content.decode())
+    assert len(on_report) == len(on_check) == 1
+
+    for url, tokens, field in (
+            (f"/m/grid/case/{first.pk}/verify/", on_report, "verify-photos"),  # the report form's, on a check
+            (f"/m/grid/case/{second.pk}/verify/", on_check, "verify-photos"),  # the check of A, on B
+            (f"/m/grid/case/{first.pk}/rework/", on_check, "rework-photos"),  # the check of A, on A's rework
+    ):
+        response = client.post(url, {"note": "已核实", "reason": "垃圾还在", "kept_photos": tokens})
+        page = response.content.decode()
+        assert response.status_code == 400 and error_next_to(page, field) == gone, url
+        assert grid_kept_tokens(page) == []
+    response = client.post("/m/grid/report/", {**data, "kept_photos": on_check})  # a check's, on the report form
+    assert response.status_code == 400 and error_next_to(response.content.decode(), "photos") == gone
+    response = client.post("/m/grid/report/", {**data, "fixed": "1", "fixed_result": "已补上井盖",
+                                               "kept_after_photos": on_check})  # … as its after-photo
+    assert response.status_code == 400 and error_next_to(response.content.decode(), "after_photos") == gone
+    for case in (first, second):
+        case = Case.objects.get(pk=case.pk)
+        assert case.status == "handled" and step_photos(case, "verify") == step_photos(case, "rework") == []
+    assert Case.objects.count() == 2
+
+    # Each still serves the form it was kept for.
+    response = client.post(f"/m/grid/case/{first.pk}/verify/", {"note": "已核实", "kept_photos": on_check})
+    assert response.status_code == 302
+    assert step_photos(Case.objects.get(pk=first.pk), "verify") == [(70, 50)]
+    response = client.post("/m/grid/report/", {**data, "kept_photos": on_report})
+    assert response.status_code == 302
+    assert step_photos(Case.objects.exclude(pk__in=[first.pk, second.pk]).get(), "report") == [(50, 30)]

@@ -230,14 +230,19 @@
     var errors = {};
     if (!description.value.trim()) errors.description = msg.description;
     // Photos kept from a refused sending (shown above the new ones, sent by their tokens) count too.
-    var kept = Array.prototype.filter.call(form.querySelectorAll("input[name=kept_photos]"), function (h) {
-      var box = $("kept-remove-" + h.value); return !(box && box.checked);
-    }).length;
+    var keptOf = function (field) {
+      return Array.prototype.filter.call(form.querySelectorAll("input[name=kept_" + field + "]"), function (h) {
+        var box = $("kept-remove-" + h.value); return !(box && box.checked);
+      }).length;
+    };
+    var kept = keptOf("photos");
     if (!lat.value && !$("address").value.trim() && !photos.length && !kept) errors.location = msg.location;
     if (photos.length + kept > 9) errors.photos = msg.photosCount;
     if (photos.concat(after).some(function (f) { return f.type && f.type.indexOf("image/") !== 0; })) errors.photos = msg.photosType;
     if (patrol && !chosen.value) errors.category = msg.category;
     if (patrol && $("fixed").checked && !$("fixed_result").value.trim()) errors.fixed_result = msg.fixed;
+    // The server refuses a fix without a photo of the result anyway; saying so here saves a round trip.
+    if (patrol && $("fixed").checked && !after.length && !keptOf("after_photos")) errors.after_photos = msg.after;
     if (anonymous && !/^1[3-9][0-9]{9}$/.test($("contact_phone").value.replace(/[\s\-]/g, "").replace(/^\+?86/, ""))) errors.contact_phone = msg.contact;
     return errors;
   }
