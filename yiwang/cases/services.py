@@ -695,6 +695,7 @@ def case_reopen(*, actor, case, reason: str, now=None) -> Case:
 
 EVIDENCE = {AttachmentKind.PHOTO, AttachmentKind.VIDEO}  # what shows a fix on the spot was made
 
+
 def case_self_handle(*, actor, case, result: str, category: Category | None = None,
                      attachments: Iterable[Upload] = (), now=None) -> Case:
     """自处置: a grid worker fixes a small problem on the spot. Accepting, filing and handling happen at once; the

@@ -20,6 +20,7 @@ open cases already past their deadline (one range scan of the open cases' deadli
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
@@ -230,7 +231,7 @@ def _upsert_all(tables: list[tuple]) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             shape = tuple((model, tuple(keys), tuple(columns)) for model, keys, columns, _rows in ordered)
-            sql = _UNNESTED.get(shape) or _UNNESTED.setdefault(shape, _unnested_sql(shape))
+            sql = _unnested_sql(shape)
             params = []
             for _model, keys, columns, rows in ordered:
                 params += [[row[i] for row in rows] for i in range(len(keys) + len(columns))]
@@ -241,9 +242,7 @@ def _upsert_all(tables: list[tuple]) -> None:
                 cursor.execute(*_upsert_sql(model, keys, columns, rows[start:start + UPSERT_ROWS]))
 
 
-_UNNESTED: dict = {}
-
-
+@functools.cache
 def _unnested_sql(shape: tuple) -> str:
     q = connection.ops.quote_name
     parts = []

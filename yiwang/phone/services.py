@@ -159,6 +159,9 @@ def _resident_for(phone: str, now: dt.datetime):
 
 # --- reports -----------------------------------------------------------------------------------------------
 
+FIXED_FIELDS = {"attachments": "fixed_photos", "result": "fixed_result"}  # case_self_handle's → phone_report's
+
+
 def phone_report(*, actor, channel: str, same_as=None, fixed_result: str = "", fixed_photos: Iterable = (),
                  now: dt.datetime | None = None, **report):
     """A report from the phone pages: `case_report`, then — all in one transaction — the reporter's word that it
@@ -184,8 +187,6 @@ def phone_report(*, actor, channel: str, same_as=None, fixed_result: str = "", f
                 raise
     return case
 
-
-FIXED_FIELDS = {"attachments": "fixed_photos", "result": "fixed_result"}  # case_self_handle's → phone_report's
 
 
 # --- photos kept while a form is refused ----------------------------------------------------------------------

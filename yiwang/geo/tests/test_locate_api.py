@@ -121,3 +121,21 @@ def test_a_grid_may_not_overlap_another(world):
     # Touching is fine.
     services.grid_create(actor=None, code="219901001001003", name="相邻", community=world.community_a,
                          boundary=SQUARE(120.02, 40.0, 120.03, 40.01))
+
+
+def test_the_located_grid_made_from_memory_is_the_grid_in_the_database(world, django_assert_num_queries):
+    """A report's place comes from the locator's memory, not a second read: the same grid and community as the
+    database holds, in every field a report and its answer use."""
+    from yiwang.geo.selectors import grid_locate, located_grid
+
+    location = grid_locate(lat=40.005, lon=120.015)
+    with django_assert_num_queries(0):
+        grid = located_grid(location)
+        fields = (grid.pk, grid.code, grid.name, grid.path, grid.kind, grid.community_id)
+        community = grid.community
+        place = (community.pk, community.code, community.name, community.path, community.level)
+    stored = Grid.objects.select_related("community").get(pk=world.grid_a2.pk)
+    assert fields == (stored.pk, stored.code, stored.name, stored.path, stored.kind, stored.community_id)
+    c = stored.community
+    assert place == (c.pk, c.code, c.name, c.path, c.level)
+    assert grid.households == stored.households  # any other field is read on demand
