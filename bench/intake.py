@@ -12,6 +12,8 @@ For each database (the embedded SQLite and the local PostgreSQL) it:
   3. drives it from an asyncio load generator on loopback (raw HTTP/1.1 keep-alive connections, so the
      generator costs little next to the server):
        - trivial: ``GET /healthz`` from CONCURRENCY connections for SECONDS (the server's ceiling);
+       - floor: ``GET /api/v1/me/`` with a resident's token, the same way (the cheapest authenticated API call:
+         Django, DRF, the token's query and one more — what any API request costs before it does its work);
        - throughput: ``POST /api/v1/cases/`` realistic reports (a point inside a random grid, a category,
          a description, an address, a reference to a small photo already uploaded — the ``external_ref`` —
          and an ``Idempotency-Key``) from CONCURRENCY connections for SECONDS;
@@ -261,9 +263,13 @@ def run(kind: str) -> dict:
             def health():
                 return "GET", "/healthz", b"", {}
 
+            def me():
+                return "GET", "/api/v1/me/", b"", {"Authorization": f"Token {data['tokens'][0]}"}
+
             asyncio.run(closed_loop(server.port, health, 2, CONCURRENCY))  # warm up both workers
             asyncio.run(closed_loop(server.port, lambda: report(warm), 2, 4))
             h_lat, h_ans, h_err, h_time = asyncio.run(closed_loop(server.port, health, SECONDS, CONCURRENCY))
+            m_lat, m_ans, m_err, m_time = asyncio.run(closed_loop(server.port, me, SECONDS, CONCURRENCY))
             r_lat, r_ans, r_err, r_time = asyncio.run(closed_loop(server.port, report, SECONDS, CONCURRENCY))
             p_lat, p_ans, p_err, p_time = asyncio.run(open_loop(server.port, report, SECONDS, RATE))
             carried = max(1.0, round(sum(1 for s, _ in r_ans if 200 <= s < 300) / r_time / 2))
@@ -289,20 +295,24 @@ def run(kind: str) -> dict:
         unanswered = [n for n in in_db if n not in answered]
         doubled = len(descriptions) - len(set(descriptions))
         trivial = len(h_lat) / h_time
+        floor = sum(1 for s, _ in m_ans if s == 200) / m_time
         rps = sum(1 for s, _ in r_ans if 200 <= s < 300) / r_time
         result = {
             "db": kind, "trivial_rps": trivial, "reports_rps": rps, "ratio": rps / trivial,
+            "floor_rps": floor, "floor_ratio": rps / floor,
             "p50": pct(r_lat, 50), "p99": pct(r_lat, 99),
             "paced_rate": sum(1 for s, _ in p_ans if 200 <= s < 300) / p_time,
             "paced_p50": pct(p_lat, 50), "paced_p99": pct(p_lat, 99),
             "carried": carried, "carried_rate": sum(1 for s, _ in c_ans if 200 <= s < 300) / c_time,
             "carried_p50": pct(c_lat, 50), "carried_p99": pct(c_lat, 99),
             "answered": len(answered), "in_db": len(in_db), "lost": len(lost), "unanswered": len(unanswered),
-            "doubled": doubled, "non_2xx": failures, "errors": r_err + p_err + c_err + h_err,
+            "doubled": doubled, "non_2xx": failures, "errors": r_err + p_err + c_err + h_err + m_err,
         }
         print(f"  trivial GET /healthz     {trivial:8.0f} req/s  (p50 {pct(h_lat, 50):.1f} ms)")
+        print(f"  floor GET /api/v1/me/    {floor:8.0f} req/s  (p50 {pct(m_lat, 50):.1f} ms; the token and the roles: two queries)")
         print(f"  reports, {CONCURRENCY} connections {rps:8.0f} reports/s  p50 {result['p50']:.1f} ms  "
-              f"p99 {result['p99']:.1f} ms  ratio to trivial {result['ratio']:.3f}")
+              f"p99 {result['p99']:.1f} ms  ratio to trivial {result['ratio']:.3f}, "
+              f"to the floor {result['floor_ratio']:.3f}")
         print(f"  reports paced at {RATE:.0f}/s    {result['paced_rate']:8.0f} reports/s  p50 "
               f"{result['paced_p50']:.1f} ms  p99 {result['paced_p99']:.1f} ms")
         print(f"  reports paced at {carried:.0f}/s     {result['carried_rate']:8.0f} reports/s  p50 "
@@ -320,7 +330,8 @@ def main():
     print("\nsummary (aim: ≥1,000 reports/s on PostgreSQL, p99 < 100 ms at 200/s, zero lost)")
     for r in results:
         print(f"  {r['db']:<9} {r['reports_rps']:6.0f} reports/s (ratio {r['ratio']:.3f} to /healthz "
-              f"{r['trivial_rps']:.0f}/s), p99 at {RATE:.0f}/s: {r['paced_p99']:.1f} ms, p99 at {r['carried']:.0f}/s: "
+              f"{r['trivial_rps']:.0f}/s, {r['floor_ratio']:.3f} to /api/v1/me/ "
+              f"{r['floor_rps']:.0f}/s), p99 at {RATE:.0f}/s: {r['paced_p99']:.1f} ms, p99 at {r['carried']:.0f}/s: "
               f"{r['carried_p99']:.1f} ms, lost {r['lost']}, doubled {r['doubled']}")
 
 
