@@ -32,7 +32,7 @@ from yiwang.core import clock
 from yiwang.core.errors import DomainError, NotFound, PermissionRefused
 from yiwang.core.idempotency import fingerprint, idempotent
 from yiwang.geo.selectors import grid_locate
-from yiwang.media.processing import Upload
+from yiwang.media.processing import Upload, uploads_from
 from yiwang.media.selectors import attachments_for_cases, photo_report_position
 from yiwang.media.views import serve
 from yiwang.org.selectors import category_by_code
@@ -81,11 +81,6 @@ def _domain_errors(error: DomainError, *, fields: dict | None = None) -> dict:
     for name, messages in (error.fields or {}).items():
         found.setdefault(fields.get(name, "__all__"), []).extend(str(m) for m in messages)
     return found or {"__all__": [str(error.message)]}
-
-
-def _uploads(files) -> list[Upload]:
-    limit = max(settings.YIWANG_MAX_PHOTO_BYTES, settings.YIWANG_MAX_VIDEO_BYTES) + 1
-    return [Upload(name=f.name, content=f.read(limit)) for f in files]
 
 
 def _signed_in(request) -> bool:
@@ -210,10 +205,10 @@ def _submit(request, *, patrol: bool) -> tuple[int, dict]:
     data = form.cleaned_data
     actor = None if anonymous else request.user
     kept = _kept_chosen(request, "photos", form=_report_form(patrol), strict=True)
-    new_photos = _uploads(request.FILES.getlist("photos"))
+    new_photos = uploads_from(request.FILES.getlist("photos"))
     photos = _kept_uploads(kept) + new_photos
     after = (_kept_uploads(_kept_chosen(request, "after_photos", form=_report_form(patrol), strict=True))
-             + _uploads(request.FILES.getlist("after_photos")) if patrol and data["fixed"] else [])
+             + uploads_from(request.FILES.getlist("after_photos")) if patrol and data["fixed"] else [])
     lat, lon, region = data.get("lat"), data.get("lon"), None
     if lat is None and photos:
         lat, lon = _kept_position(kept) or photo_report_position(new_photos) or (None, None)
@@ -346,7 +341,7 @@ def _kept_after_refusal(request, errors: dict, *, form: str, fields: tuple = KEP
         for file in files:
             file.seek(0)
         room = max(0, settings.YIWANG_MAX_ATTACHMENTS - len(chosen))
-        new, refusals = services.photos_keep(uploads=_uploads(files), room=room)
+        new, refusals = services.photos_keep(uploads=uploads_from(files), room=room)
         for entry in new:
             token = secrets.token_urlsafe(12)
             held[token] = {**entry, "field": field, "form": form, "at": now}
@@ -639,7 +634,7 @@ def grid_case_act(request, pk: int, verb: str):
         if not form.is_valid():
             raise Refused(_errors_of(form))
         photos = (_kept_uploads(_kept_chosen(request, "photos", form=_step_form(verb, case), strict=True))
-                  + _uploads(request.FILES.getlist("photos")))
+                  + uploads_from(request.FILES.getlist("photos")))
         data = form.cleaned_data
         if verb == "verify":
             if not photos:
