@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from yiwang.cases import services as cases
-from yiwang.cases.choices import OPEN, Channel, Rating
+from yiwang.cases.choices import OPEN, AttachmentKind, Channel, Rating
 from yiwang.cases.choices import Status as S
 from yiwang.cases.models import Case
 from yiwang.cases.selectors import (
@@ -309,7 +309,8 @@ def _kept_uploads(chosen: list[tuple[str, dict]]) -> list[Upload]:
     for _token, entry in chosen:
         try:
             with default_storage.open(entry["name"], "rb") as stored:
-                uploads.append(Upload(name=entry["label"] or "photo.jpg", content=stored.read()))
+                default = "video.mp4" if entry.get("kind") == AttachmentKind.VIDEO else "photo.jpg"
+                uploads.append(Upload(name=entry["label"] or default, content=stored.read()))
         except FileNotFoundError:
             raise Refused({entry["field"]: [_kept_gone()]}) from None
     return uploads
@@ -326,7 +327,7 @@ def _kept_position(chosen: list[tuple[str, dict]]) -> tuple[float, float] | None
 def _kept_after_refusal(request, errors: dict, *, form: str, fields: tuple = KEPT_FIELDS) -> dict:
     """Keep the photos of a refused plain form for its next sending — of this `form` only: those it carried
     already and the good ones just uploaded, for each file field in `fields` (a bad file's message, or that of a
-    kept photo no longer available, joins that field's errors). {field: [{token, label, thumb}]}"""
+    kept photo no longer available, joins that field's errors). {field: [{token, label, thumb, video}]}"""
     held = _kept_held(request)
     now = clock.now().timestamp()
     shown: dict = {}
@@ -349,8 +350,9 @@ def _kept_after_refusal(request, errors: dict, *, form: str, fields: tuple = KEP
         for message in refusals:
             if message not in errors.setdefault(field, []):
                 errors[field].append(message)
-        shown[field] = [{"token": token, "label": entry["label"], "thumb": bool(entry["thumbnail"])}
-                        for token, entry in chosen]
+        # An entry kept before kinds were recorded is a photo: only photos were offered then.
+        shown[field] = [{"token": token, "label": entry["label"], "thumb": bool(entry["thumbnail"]),
+                         "video": entry.get("kind") == AttachmentKind.VIDEO} for token, entry in chosen]
     for token in removed:
         held.pop(token, None)
     newest = sorted(held.items(), key=lambda item: item[1]["at"])[-KEPT_MAX:]
@@ -368,7 +370,8 @@ def _kept_forget(request) -> None:
 
 @require_GET
 def kept_photo(request, token: str):
-    """The thumbnail of a photo kept for this session's refused report (no one else's session names it)."""
+    """The thumbnail of a photo (or the poster of a video) kept for this session's refused report (no one else's
+    session names it)."""
     entry = _kept_held(request).get(token)
     if entry is None or not entry.get("thumbnail"):
         raise Http404()
