@@ -641,7 +641,7 @@ def grid_case_act(request, pk: int, verb: str):
         data = form.cleaned_data
         if verb == "verify":
             if not photos:
-                raise Refused({"photos": [gettext("Take a photo on site to show it is fixed.")]})
+                raise Refused({"photos": [gettext("Take a photo or a video on site to show it is fixed.")]})
             cases.case_verify(actor=request.user, case=case, note=data["note"], attachments=photos)
             message = gettext("Case %(n)s is closed.")
         elif verb == "rework":

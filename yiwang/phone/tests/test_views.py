@@ -244,7 +244,7 @@ def test_a_check_without_any_photo_is_refused_next_to_the_photo_field(client, ca
     client.force_login(cast.community)
     response = client.post(f"/m/grid/case/{handled.pk}/verify/", {"note": "已核实"})
     page = response.content.decode()
-    assert response.status_code == 400 and error_next_to(page, "verify-photos") == "请拍一张现场照片，证明问题已解决。"
+    assert response.status_code == 400 and error_next_to(page, "verify-photos") == "请拍一张现场照片或一段视频，证明问题已解决。"
     assert 'value="已核实"' in page and Case.objects.get(pk=handled.pk).status == "handled"
 
 
@@ -442,6 +442,53 @@ def kept_labels(page: str, field: str = "photos") -> list[tuple[str, str]]:
     box = re.search(rf'<div class="kept" id="kept-{field}">(.*?)</div>', page, re.S)[1]
     return [(alt, " ".join(label.split())) for alt, label in
             re.findall(r'<img [^>]*alt="([^"]*)".*?<label for="kept-remove-[^"]+">(.*?)</label>', box, re.S)]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "grid_worker", "community"])
+def test_each_file_field_takes_an_mp4_video_while_the_camera_buttons_open_the_camera(client, cast, report, after_photo,
+                                                                                     who):
+    """A camera button asks for photos alone: with a video type beside it the phone's browser would offer a
+    chooser instead of opening the camera. Each file field has a button beside it (the album) that takes an MP4
+    too, and its hint says a video will do."""
+    if who == "anonymous":
+        pages = [client.get("/m/report/").content.decode()]
+    else:
+        client.force_login(getattr(cast, who))
+        case = report(actor=cast.resident)
+        if who == "community":
+            case = cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理", attachments=after_photo)
+        pages = [client.get(f"/m/grid/case/{case.pk}/").content.decode()]
+        if who == "grid_worker":
+            pages.append(client.get("/m/grid/report/").content.decode())
+    for page in pages:
+        inputs = file_inputs(page)
+        assert inputs
+        fields = {}
+        for tag in inputs.values():
+            accept = re.search(r'accept="([^"]*)"', tag)[1]
+            if 'capture="environment"' in tag:
+                assert accept == "image/*", tag
+            else:
+                assert accept == "image/*,video/mp4", tag
+            fields.setdefault(re.search(r'name="([^"]+)"', tag)[1], []).append(accept)
+        assert all("image/*,video/mp4" in accepts for accepts in fields.values()), fields
+    expected = {"anonymous": ["照片和视频最多 9 个。"], "grid_worker": ["须上传处置后的照片或视频，核查以此为据。"],
+                "community": ["结案需要一张现场现状照片或一段视频。", "请拍一张现场照片或一段视频，证明问题已解决。"]}
+    assert all(text in pages[0] for text in expected[who])
+    if who == "grid_worker":
+        assert 'id="after-hint">须上传处置后的照片或视频' in pages[1]
+
+
+def test_a_report_with_an_mp4_video_is_made_with_the_video_and_its_poster(client, world, media):
+    category("E0102")
+    data = {"contact_phone": "13812345678", "category": "E0102", "description": "路边垃圾", **IN_A}
+    response = client.post("/m/report/", {**data, "photos": video_file()})
+    assert response.status_code == 302
+    [attachment] = Case.objects.get().attachments.all()
+    assert (attachment.kind, attachment.width, attachment.height, attachment.duration) == ("video", 96, 64, 3.0)
+    assert attachment.content_type == "video/mp4" and attachment.thumbnail
+    with attachment.file.open("rb") as stored:
+        assert stored.read() == mp4()  # kept exactly as sent
 
 
 def test_a_kept_video_is_named_as_a_video_and_sent_with_the_report(client, world, media):
