@@ -194,7 +194,7 @@ def phone_report(*, actor, channel: str, same_as=None, fixed_result: str = "", f
 def photos_keep(*, uploads: Iterable, room: int) -> tuple[list[dict], list[str]]:
     """Store the good photos of a report that was refused for another reason, so the person need not pick them
     again: each is checked and stored like any attachment (content-addressed, under cases/), but attached to no
-    case yet. Returns (kept, refusals): per kept file {name, thumbnail, label, position} — to be held in the
+    case yet. Returns (kept, refusals): per kept file {name, kind, thumbnail, label, position} — to be held in the
     sender's session, which alone may use them — and the message of each file refused. At most `room` files are
     kept. A file no report takes is an orphan that `media_orphans_sweep` removes after a day."""
     kept, refusals = [], []
@@ -208,6 +208,6 @@ def photos_keep(*, uploads: Iterable, room: int) -> tuple[list[dict], list[str]]
             continue
         position = photo_position(upload)  # read now: the stored copy carries no EXIF
         for stored in media_write(processed):
-            kept.append({"name": stored.name, "thumbnail": stored.thumbnail_name,
+            kept.append({"name": stored.name, "kind": str(stored.item.kind), "thumbnail": stored.thumbnail_name,
                          "label": (upload.name or "")[:80], "position": list(position) if position else None})
     return kept, refusals

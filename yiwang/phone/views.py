@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from yiwang.cases import services as cases
-from yiwang.cases.choices import OPEN, Channel, Rating
+from yiwang.cases.choices import OPEN, AttachmentKind, Channel, Rating
 from yiwang.cases.choices import Status as S
 from yiwang.cases.models import Case
 from yiwang.cases.selectors import (
@@ -32,7 +32,7 @@ from yiwang.core import clock
 from yiwang.core.errors import DomainError, NotFound, PermissionRefused
 from yiwang.core.idempotency import fingerprint, idempotent
 from yiwang.geo.selectors import grid_locate
-from yiwang.media.processing import Upload
+from yiwang.media.processing import Upload, uploads_from
 from yiwang.media.selectors import attachments_for_cases, photo_report_position
 from yiwang.media.views import serve
 from yiwang.org.selectors import category_by_code
@@ -81,11 +81,6 @@ def _domain_errors(error: DomainError, *, fields: dict | None = None) -> dict:
     for name, messages in (error.fields or {}).items():
         found.setdefault(fields.get(name, "__all__"), []).extend(str(m) for m in messages)
     return found or {"__all__": [str(error.message)]}
-
-
-def _uploads(files) -> list[Upload]:
-    limit = max(settings.YIWANG_MAX_PHOTO_BYTES, settings.YIWANG_MAX_VIDEO_BYTES) + 1
-    return [Upload(name=f.name, content=f.read(limit)) for f in files]
 
 
 def _signed_in(request) -> bool:
@@ -210,10 +205,10 @@ def _submit(request, *, patrol: bool) -> tuple[int, dict]:
     data = form.cleaned_data
     actor = None if anonymous else request.user
     kept = _kept_chosen(request, "photos", form=_report_form(patrol), strict=True)
-    new_photos = _uploads(request.FILES.getlist("photos"))
+    new_photos = uploads_from(request.FILES.getlist("photos"))
     photos = _kept_uploads(kept) + new_photos
     after = (_kept_uploads(_kept_chosen(request, "after_photos", form=_report_form(patrol), strict=True))
-             + _uploads(request.FILES.getlist("after_photos")) if patrol and data["fixed"] else [])
+             + uploads_from(request.FILES.getlist("after_photos")) if patrol and data["fixed"] else [])
     lat, lon, region = data.get("lat"), data.get("lon"), None
     if lat is None and photos:
         lat, lon = _kept_position(kept) or photo_report_position(new_photos) or (None, None)
@@ -314,7 +309,8 @@ def _kept_uploads(chosen: list[tuple[str, dict]]) -> list[Upload]:
     for _token, entry in chosen:
         try:
             with default_storage.open(entry["name"], "rb") as stored:
-                uploads.append(Upload(name=entry["label"] or "photo.jpg", content=stored.read()))
+                default = "video.mp4" if entry.get("kind") == AttachmentKind.VIDEO else "photo.jpg"
+                uploads.append(Upload(name=entry["label"] or default, content=stored.read()))
         except FileNotFoundError:
             raise Refused({entry["field"]: [_kept_gone()]}) from None
     return uploads
@@ -331,7 +327,7 @@ def _kept_position(chosen: list[tuple[str, dict]]) -> tuple[float, float] | None
 def _kept_after_refusal(request, errors: dict, *, form: str, fields: tuple = KEPT_FIELDS) -> dict:
     """Keep the photos of a refused plain form for its next sending — of this `form` only: those it carried
     already and the good ones just uploaded, for each file field in `fields` (a bad file's message, or that of a
-    kept photo no longer available, joins that field's errors). {field: [{token, label, thumb}]}"""
+    kept photo no longer available, joins that field's errors). {field: [{token, label, thumb, video}]}"""
     held = _kept_held(request)
     now = clock.now().timestamp()
     shown: dict = {}
@@ -346,7 +342,7 @@ def _kept_after_refusal(request, errors: dict, *, form: str, fields: tuple = KEP
         for file in files:
             file.seek(0)
         room = max(0, settings.YIWANG_MAX_ATTACHMENTS - len(chosen))
-        new, refusals = services.photos_keep(uploads=_uploads(files), room=room)
+        new, refusals = services.photos_keep(uploads=uploads_from(files), room=room)
         for entry in new:
             token = secrets.token_urlsafe(12)
             held[token] = {**entry, "field": field, "form": form, "at": now}
@@ -354,8 +350,9 @@ def _kept_after_refusal(request, errors: dict, *, form: str, fields: tuple = KEP
         for message in refusals:
             if message not in errors.setdefault(field, []):
                 errors[field].append(message)
-        shown[field] = [{"token": token, "label": entry["label"], "thumb": bool(entry["thumbnail"])}
-                        for token, entry in chosen]
+        # An entry kept before kinds were recorded is a photo: only photos were offered then.
+        shown[field] = [{"token": token, "label": entry["label"], "thumb": bool(entry["thumbnail"]),
+                         "video": entry.get("kind") == AttachmentKind.VIDEO} for token, entry in chosen]
     for token in removed:
         held.pop(token, None)
     newest = sorted(held.items(), key=lambda item: item[1]["at"])[-KEPT_MAX:]
@@ -373,7 +370,8 @@ def _kept_forget(request) -> None:
 
 @require_GET
 def kept_photo(request, token: str):
-    """The thumbnail of a photo kept for this session's refused report (no one else's session names it)."""
+    """The thumbnail of a photo (or the poster of a video) kept for this session's refused report (no one else's
+    session names it)."""
     entry = _kept_held(request).get(token)
     if entry is None or not entry.get("thumbnail"):
         raise Http404()
@@ -639,11 +637,11 @@ def grid_case_act(request, pk: int, verb: str):
         if not form.is_valid():
             raise Refused(_errors_of(form))
         photos = (_kept_uploads(_kept_chosen(request, "photos", form=_step_form(verb, case), strict=True))
-                  + _uploads(request.FILES.getlist("photos")))
+                  + uploads_from(request.FILES.getlist("photos")))
         data = form.cleaned_data
         if verb == "verify":
             if not photos:
-                raise Refused({"photos": [gettext("Take a photo on site to show it is fixed.")]})
+                raise Refused({"photos": [gettext("Take a photo or a video on site to show it is fixed.")]})
             cases.case_verify(actor=request.user, case=case, note=data["note"], attachments=photos)
             message = gettext("Case %(n)s is closed.")
         elif verb == "rework":

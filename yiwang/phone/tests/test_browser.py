@@ -219,3 +219,88 @@ def test_without_javascript_a_refused_fix_on_the_spot_keeps_its_photo(new_page, 
     case = Case.objects.get(pk=case.pk)
     assert case.self_handled and case.result == "已清理干净" and case.category.code == "E0102"
     assert [(a.width, a.height) for a in case.attachments.filter(action="self_handle")] == [(120, 90)]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_video_chosen_from_the_album_is_previewed_as_a_video_and_sent_untouched(new_page, live_server, world,
+                                                                                  settings, tmp_path):
+    """The album takes an MP4 beside a photo: the video is previewed as a video (never a broken image) and named
+    a video; a QuickTime .mov is refused before sending; the report sent has the video byte for byte."""
+    from yiwang.cases.models import Case
+    from yiwang.media.tests import files
+
+    from .conftest import jpeg
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    category("E0102")
+    clip = files.video(seconds=3, size=(96, 64))
+    page = new_page("phone", geolocation={"latitude": IN_A["lat"], "longitude": IN_A["lon"]},
+                    permissions=["geolocation"])
+    page.goto(f"{live_server.url}/m/report/")
+    assert page.get_attribute("#album", "accept") == "image/*,video/mp4"
+    assert page.get_attribute("#photos", "accept") == "image/*"
+    page.set_input_files("#album", [{"name": "heap.jpg", "mimeType": "image/jpeg", "buffer": jpeg()},
+                                    {"name": "clip.mp4", "mimeType": "video/mp4", "buffer": clip}])
+    previews = page.locator("#photo-list li")
+    assert previews.count() == 2
+    assert page.locator("#photo-list img").count() == 1 and page.locator("#photo-list video").count() == 1
+    assert page.get_attribute("#photo-list video", "aria-label") == "clip.mp4"
+    assert page.get_attribute("#photo-list li:nth-child(2) button", "aria-label") == "删除视频 2"
+    assert page.locator("#photos-hint").inner_text().startswith("照片和视频最多 9 个。")
+
+    page.set_input_files("#album", {"name": "clip.mov", "mimeType": "video/quicktime", "buffer": clip})
+    page.click("#use-gps")
+    page.wait_for_function("document.getElementById('place-result').textContent.includes('甲1网格')")
+    page.fill("#description", "路边有一堆垃圾")
+    page.fill("#contact_phone", "13812345678")
+    page.click("#send")
+    assert page.locator("#err-photos").inner_text() == "这里只能上传照片和 MP4 视频。"
+    assert Case.objects.count() == 0
+    page.click("#photo-list li:nth-child(3) button")  # the .mov, removed
+    assert page.locator("#photo-list li").count() == 2
+
+    with page.expect_navigation():
+        page.click("#send")
+    case = Case.objects.get()
+    assert page.url == f"{live_server.url}/m/report/sent/{case.number}/"
+    video = case.attachments.get(kind="video")
+    with video.file.open("rb") as stored:
+        assert stored.read() == clip
+    assert case.attachments.filter(kind="photo").count() == 1
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_fix_on_the_spot_with_a_video_from_the_album_needs_no_photo(new_page, live_server, cast, report, settings,
+                                                                      tmp_path):
+    """The grid worker's fix: the camera button asks for a photo, but a video chosen with the album button fills
+    the required field — its name is read out, and the fix is sent with it."""
+    from django.test import Client
+
+    from yiwang.cases.models import Case
+    from yiwang.media.tests import files
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    case = report(actor=cast.resident)
+    client = Client()
+    client.force_login(cast.grid_worker)
+    page = new_page("phone")
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                               "url": live_server.url}])
+    page.goto(f"{live_server.url}/m/grid/case/{case.pk}/")
+    form = "form[action$='/self-handle/']"
+    page.fill("#fix-result", "已清理干净")
+    page.click(f"{form} button[type=submit]")  # nothing chosen: asked for, not sent
+    assert page.locator(f"{form} p.error").inner_text() == "请拍一张现场照片或一段视频，证明问题已解决。"
+    page.set_input_files("#fix-album", {"name": "after.mp4", "mimeType": "video/mp4",
+                                        "buffer": files.video(seconds=3, size=(96, 64))})
+    assert page.locator(f"{form} p.hint[aria-live]").inner_text() == "after.mp4"
+    assert axe_violations(page) == []
+    with page.expect_navigation():
+        page.click(f"{form} button[type=submit]")
+    case = Case.objects.get(pk=case.pk)
+    assert case.status == "handled" and case.self_handled
+    assert [(a.kind, a.width) for a in case.attachments.filter(action="self_handle")] == [("video", 96)]

@@ -244,7 +244,7 @@ def test_a_check_without_any_photo_is_refused_next_to_the_photo_field(client, ca
     client.force_login(cast.community)
     response = client.post(f"/m/grid/case/{handled.pk}/verify/", {"note": "已核实"})
     page = response.content.decode()
-    assert response.status_code == 400 and error_next_to(page, "verify-photos") == "请拍一张现场照片，证明问题已解决。"
+    assert response.status_code == 400 and error_next_to(page, "verify-photos") == "请拍一张现场照片或一段视频，证明问题已解决。"
     assert 'value="已核实"' in page and Case.objects.get(pk=handled.pk).status == "handled"
 
 
@@ -417,3 +417,131 @@ def test_a_kept_photo_cannot_be_replayed_on_another_form_or_case(client, cast, r
     response = client.post("/m/grid/report/", {**data, "kept_photos": on_report})
     assert response.status_code == 302
     assert step_photos(Case.objects.exclude(pk__in=[first.pk, second.pk]).get(), "report") == [(50, 30)]
+
+
+# --- short MP4 videos, as well as photos ---------------------------------------------------------------------
+
+def mp4(size=(96, 64)) -> bytes:
+    """A real small MP4 (three frames, encoded by PyAV), as a phone's camera writes one."""
+    from yiwang.media.tests import files
+
+    return files.video(seconds=3, size=size)
+
+
+def video_file(name="clip.mp4", size=(96, 64)) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, mp4(size), content_type="video/mp4")
+
+
+def file_inputs(page: str) -> dict[str, str]:
+    """{id: the <input type="file"> tag} of a page."""
+    return {found["id"]: found[0] for found in re.finditer(r'<input id="(?P<id>[^"]+)"[^>]*type="file"[^>]*>', page)}
+
+
+def kept_labels(page: str, field: str = "photos") -> list[tuple[str, str]]:
+    """(the thumbnail's alt text, the remove box's label) of each kept file of `field`, in order."""
+    box = re.search(rf'<div class="kept" id="kept-{field}">(.*?)</div>', page, re.S)[1]
+    return [(alt, " ".join(label.split())) for alt, label in
+            re.findall(r'<img [^>]*alt="([^"]*)".*?<label for="kept-remove-[^"]+">(.*?)</label>', box, re.S)]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "grid_worker", "community"])
+def test_each_file_field_takes_an_mp4_video_while_the_camera_buttons_open_the_camera(client, cast, report, after_photo,
+                                                                                     who):
+    """A camera button asks for photos alone: with a video type beside it the phone's browser would offer a
+    chooser instead of opening the camera. Each file field has a button beside it (the album) that takes an MP4
+    too, and its hint says a video will do."""
+    if who == "anonymous":
+        pages = [client.get("/m/report/").content.decode()]
+    else:
+        client.force_login(getattr(cast, who))
+        case = report(actor=cast.resident)
+        if who == "community":
+            case = cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理", attachments=after_photo)
+        pages = [client.get(f"/m/grid/case/{case.pk}/").content.decode()]
+        if who == "grid_worker":
+            pages.append(client.get("/m/grid/report/").content.decode())
+    for page in pages:
+        inputs = file_inputs(page)
+        assert inputs
+        fields = {}
+        for tag in inputs.values():
+            accept = re.search(r'accept="([^"]*)"', tag)[1]
+            if 'capture="environment"' in tag:
+                assert accept == "image/*", tag
+            else:
+                assert accept == "image/*,video/mp4", tag
+            fields.setdefault(re.search(r'name="([^"]+)"', tag)[1], []).append(accept)
+        assert all("image/*,video/mp4" in accepts for accepts in fields.values()), fields
+    expected = {"anonymous": ["照片和视频最多 9 个。"], "grid_worker": ["须上传处置后的照片或视频，核查以此为据。"],
+                "community": ["结案需要一张现场现状照片或一段视频。", "请拍一张现场照片或一段视频，证明问题已解决。"]}
+    assert all(text in pages[0] for text in expected[who])
+    if who == "grid_worker":
+        assert 'id="after-hint">须上传处置后的照片或视频' in pages[1]
+
+
+def test_a_report_with_an_mp4_video_is_made_with_the_video_and_its_poster(client, world, media):
+    category("E0102")
+    data = {"contact_phone": "13812345678", "category": "E0102", "description": "路边垃圾", **IN_A}
+    response = client.post("/m/report/", {**data, "photos": video_file()})
+    assert response.status_code == 302
+    [attachment] = Case.objects.get().attachments.all()
+    assert (attachment.kind, attachment.width, attachment.height, attachment.duration) == ("video", 96, 64, 3.0)
+    assert attachment.content_type == "video/mp4" and attachment.thumbnail
+    with attachment.file.open("rb") as stored:
+        assert stored.read() == mp4()  # kept exactly as sent
+
+
+def test_a_kept_video_is_named_as_a_video_and_sent_with_the_report(client, world, media):
+    """Refused for the description, a report's photo and video stay uploaded: the video shows its poster and is
+    called a video (已上传的视频), not a photo; sent again, the case has both."""
+    category("E0102")
+    data = {"contact_phone": "13812345678", "category": "E0102", **IN_A}
+    photo = SimpleUploadedFile("a.jpg", jpeg(size=(64, 48)), content_type="image/jpeg")
+    response = client.post("/m/report/", {**data, "description": "", "photos": [photo, video_file()]})
+    page = response.content.decode()
+    assert response.status_code == 400 and error_next_to(page, "description") == "请描述问题。"
+    assert kept_labels(page) == [("已上传的照片 1", "删除照片 1"), ("已上传的视频 2", "删除视频 2")]
+    tokens = kept_tokens(page)
+    poster = client.get(f"/m/report/kept/{tokens[1]}/")
+    assert poster.status_code == 200 and poster["Content-Type"] == "image/jpeg"
+    assert b"".join(poster.streaming_content)[:2] == b"\xff\xd8"
+
+    response = client.post("/m/report/", {**data, "description": "路边垃圾", "kept_photos": tokens})
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert sorted((a.kind, a.width, a.height) for a in case.attachments.all()) == [("photo", 64, 48),
+                                                                                    ("video", 96, 64)]
+
+
+def test_a_kept_video_is_evidence_for_a_check_sent_again(client, cast, handled, media):
+    client.force_login(cast.community)
+    url = f"/m/grid/case/{handled.pk}/verify/"
+    response = client.post(url, {"note": "现场" * 1001, "photos": video_file()})
+    page = response.content.decode()
+    assert response.status_code == 400 and kept_labels(page) == [("已上传的视频 1", "删除视频 1")]
+    response = client.post(url, {"note": "已核实", "kept_photos": grid_kept_tokens(page)})
+    assert response.status_code == 302
+    case = Case.objects.get(pk=handled.pk)
+    assert case.status == "closed"
+    assert [(a.kind, a.width) for a in case.attachments.filter(action="verify")] == [("video", 96)]
+
+
+def test_a_fix_on_the_spot_with_a_video_alone_is_handled(client, cast, report, media):
+    case = report(actor=cast.resident)
+    client.force_login(cast.grid_worker)
+    response = client.post(f"/m/grid/case/{case.pk}/self-handle/", {"result": "已清理干净", "photos": video_file()})
+    assert response.status_code == 302
+    case = Case.objects.get(pk=case.pk)
+    assert case.status == "handled" and case.self_handled
+    assert [(a.kind, a.duration) for a in case.attachments.filter(action="self_handle")] == [("video", 3.0)]
+
+
+def test_a_patrol_reports_video_of_the_fix_is_its_after_photo(client, cast, media):
+    client.force_login(cast.grid_worker)
+    data = {"description": "井盖缺失", "category": "E0102", "fixed": "1", "fixed_result": "已补上井盖", **IN_A}
+    response = client.post("/m/grid/report/", {**data, "after_photos": video_file("after.mp4")})
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert case.status == "handled" and step_photos(case, "self_handle") == [(96, 64)]
+    assert case.attachments.get(action="self_handle").kind == "video"
+

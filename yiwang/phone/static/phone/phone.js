@@ -141,24 +141,38 @@
   flush();
 
   // Forms: the first refused field gets the focus; a required photo is checked before sending, and the names
-  // of chosen files are read out.
+  // of chosen files are read out. The file inputs of one name (the camera's, and the album's that also takes a
+  // video) are one field: their files are read out together, and a file in either fills a required field.
   var firstError = document.querySelector("[aria-invalid='true'], .error[role='alert']:not([hidden])");
   if (firstError) { if (!firstError.hasAttribute("tabindex") && !/INPUT|TEXTAREA|SELECT/.test(firstError.tagName)) firstError.tabIndex = -1; firstError.focus(); }
-  Array.prototype.forEach.call(document.querySelectorAll("form[data-plain] input[type=file]"), function (input) {
-    var out = document.createElement("p");
-    out.className = "hint"; out.setAttribute("aria-live", "polite");
-    input.insertAdjacentElement("afterend", out);
-    input.addEventListener("change", function () {
-      out.textContent = Array.prototype.map.call(input.files, function (f) { return f.name; }).join(", ");
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-plain]"), function (form) {
+    var fields = {};
+    Array.prototype.forEach.call(form.querySelectorAll("input[type=file]"), function (input) {
+      (fields[input.name] = fields[input.name] || []).push(input);
     });
-    input.form.addEventListener("submit", function (event) {
-      if (input.required && !input.files.length) {
-        event.preventDefault();
-        out.className = "error";
-        out.textContent = input.form.dataset.photoRequired;
-        input.setAttribute("aria-invalid", "true");
-        input.focus();
-      }
+    Object.keys(fields).forEach(function (name) {
+      var inputs = fields[name], last = inputs[inputs.length - 1];
+      var chosen = function () {
+        return inputs.reduce(function (all, input) { return all.concat(Array.prototype.slice.call(input.files)); }, []);
+      };
+      var out = document.createElement("p");
+      out.className = "hint"; out.setAttribute("aria-live", "polite");
+      (last.closest(".row") || last).insertAdjacentElement("afterend", out);
+      inputs.forEach(function (input) {
+        input.addEventListener("change", function () {
+          out.className = "hint";
+          out.textContent = chosen().map(function (f) { return f.name; }).join(", ");
+        });
+      });
+      form.addEventListener("submit", function (event) {
+        if (inputs.some(function (input) { return input.required; }) && !chosen().length) {
+          event.preventDefault();
+          out.className = "error";
+          out.textContent = form.dataset.photoRequired;
+          inputs[0].setAttribute("aria-invalid", "true");
+          inputs[0].focus();
+        }
+      });
     });
   });
 })();

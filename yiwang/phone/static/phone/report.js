@@ -38,19 +38,32 @@
     if (first) { if (!first.hasAttribute("tabindex") && !/INPUT|TEXTAREA|SELECT|BUTTON/.test(first.tagName)) first.tabIndex = -1; first.focus(); }
   }
 
-  // --- photos -------------------------------------------------------------------------------------------
+  // --- photos and videos ---------------------------------------------------------------------------------
+  // Files are sent as chosen, never re-encoded here. A video is previewed by its first frame (a muted <video>
+  // that loads only its metadata), named by its file name; only a photo can carry the report's position.
+  function isVideo(file) { return /^video\//.test(file.type) || (!file.type && /\.mp4$/i.test(file.name || "")); }
   function showPhotos(list, box) {
     box.innerHTML = "";
     list.forEach(function (file, i) {
       var li = document.createElement("li");
-      var img = document.createElement("img");
-      img.src = URL.createObjectURL(file); img.alt = file.name || String(i + 1);
+      var preview;
+      if (isVideo(file)) {
+        preview = document.createElement("video");
+        preview.muted = true; preview.playsInline = true; preview.preload = "metadata";
+        preview.src = URL.createObjectURL(file) + "#t=0.1";
+        preview.setAttribute("aria-label", file.name || String(i + 1));
+      } else {
+        preview = document.createElement("img");
+        preview.src = URL.createObjectURL(file); preview.alt = file.name || String(i + 1);
+      }
       var b = document.createElement("button");
-      b.type = "button"; b.textContent = "×"; b.setAttribute("aria-label", msg.remove + " " + (i + 1));
+      b.type = "button"; b.textContent = "×";
+      b.setAttribute("aria-label", (isVideo(file) ? msg.removeVideo : msg.remove) + " " + (i + 1));
       b.addEventListener("click", function () { list.splice(i, 1); showPhotos(list, box); });
-      li.appendChild(img); li.appendChild(b); box.appendChild(li);
+      li.appendChild(preview); li.appendChild(b); box.appendChild(li);
     });
-    if (list === photos && !lat.value && list.length) place.textContent = place.dataset.fromPhoto;
+    var anyPhoto = list.some(function (f) { return !isVideo(f); });
+    if (list === photos && !lat.value && anyPhoto) place.textContent = place.dataset.fromPhoto;
   }
   function picker(input, list, box) {
     if (!input) return;
@@ -63,6 +76,7 @@
   picker($("photos"), photos, $("photo-list"));
   picker($("album"), photos, $("photo-list"));
   picker($("after_photos"), after, $("after-list"));
+  picker($("after_album"), after, $("after-list"));
 
   // --- the place ----------------------------------------------------------------------------------------
   function located(data) {
@@ -238,7 +252,10 @@
     var kept = keptOf("photos");
     if (!lat.value && !$("address").value.trim() && !photos.length && !kept) errors.location = msg.location;
     if (photos.length + kept > 9) errors.photos = msg.photosCount;
-    if (photos.concat(after).some(function (f) { return f.type && f.type.indexOf("image/") !== 0; })) errors.photos = msg.photosType;
+    // What the server takes: photos, and MP4 videos (a phone's QuickTime .mov is refused there, so here first).
+    var refused = function (f) { return f.type && f.type.indexOf("image/") !== 0 && f.type !== "video/mp4"; };
+    if (photos.some(refused)) errors.photos = msg.photosType;
+    if (after.some(refused)) errors.after_photos = msg.photosType;
     if (patrol && !chosen.value) errors.category = msg.category;
     if (patrol && $("fixed").checked && !$("fixed_result").value.trim()) errors.fixed_result = msg.fixed;
     // The server refuses a fix without a photo of the result anyway; saying so here saves a round trip.
@@ -253,8 +270,10 @@
       if ((el.type === "checkbox" || el.type === "radio") && !el.checked) return;
       fields.push([el.name, el.value]);
     });
-    var files = photos.map(function (f) { return ["photos", f, f.name || "photo.jpg"]; })
-      .concat(after.map(function (f) { return ["after_photos", f, f.name || "photo.jpg"]; }));
+    var named = function (field) {
+      return function (f) { return [field, f, f.name || (isVideo(f) ? "video.mp4" : "photo.jpg")]; };
+    };
+    var files = photos.map(named("photos")).concat(after.map(named("after_photos")));
     return {key: YW_QUEUE.uuid(), url: form.action, fields: fields, files: files, created: Date.now(),
             label: description.value.trim().slice(0, 30)};
   }
