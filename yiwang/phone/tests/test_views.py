@@ -501,6 +501,7 @@ def test_a_kept_video_is_named_as_a_video_and_sent_with_the_report(client, world
     page = response.content.decode()
     assert response.status_code == 400 and error_next_to(page, "description") == "请描述问题。"
     assert kept_labels(page) == [("已上传的照片 1", "删除照片 1"), ("已上传的视频 2", "删除视频 2")]
+    assert kept_title(page) == "已上传的照片和视频"
     tokens = kept_tokens(page)
     poster = client.get(f"/m/report/kept/{tokens[1]}/")
     assert poster.status_code == 200 and poster["Content-Type"] == "image/jpeg"
