@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext
 
-from yiwang.accounts.policies import access, can, restrict
+from yiwang.accounts.policies import OWN, access, can, restrict
 from yiwang.cases.choices import FINAL, Light, Status
 from yiwang.cases.models import Case
 from yiwang.cases.policies import PUBLIC_EVENTS, TRANSITIONS
@@ -203,7 +203,7 @@ class TimelineEntry:
     action: str
     text: str
     status: str | None
-    actor: str  # a role-like label for the public, the person for staff
+    actor: str  # "" for the public and for the system's own steps; for staff, who took the step (see _who)
     reason: str
     details: dict
 
@@ -218,6 +218,20 @@ def _public_text(action: str, after: dict, reason: str) -> str | None:
         "result": after.get("result", ""), "level": after.get("level_name", ""), "number": after.get("number", ""),
     }
     return gettext(template) % values
+
+
+def _who(entry: AuditEntry, case: Case) -> str:
+    """Who took a step, as staff see it: a person holding an area, grid or unit role by name (and user name);
+    a member of the public — who holds rights over their own records only — as the reporter or a resident,
+    never by user name (a resident who signed in by phone has their phone number in it); "" for the system."""
+    person = entry.actor
+    if person is None:
+        return ""
+    if not (person.is_staff or person.is_superuser) and all(role[0] == OWN for role in entry.actor_roles or []):
+        return gettext("the reporter") if person.pk == case.reporter_id else gettext("a resident")
+    if person.real_name:
+        return gettext("%(name)s (%(username)s)") % {"name": person.real_name, "username": person.username}
+    return person.username
 
 
 def case_timeline(*, actor, case: Case, public: bool | None = None) -> list[TimelineEntry]:
@@ -238,7 +252,7 @@ def case_timeline(*, actor, case: Case, public: bool | None = None) -> list[Time
             part &= ~Q(action__in=["case.report"])
         condition |= part
     entries = []
-    for entry in AuditEntry.objects.filter(condition).order_by("id"):
+    for entry in AuditEntry.objects.filter(condition).select_related("actor").order_by("id"):
         after = entry.after or {}
         text = _public_text(entry.action, after, entry.reason)
         if public and text is None:
@@ -248,7 +262,7 @@ def case_timeline(*, actor, case: Case, public: bool | None = None) -> list[Time
         entries.append(TimelineEntry(
             at=entry.created_at, action=entry.action.removeprefix("case."),
             text=text or entry.action.removeprefix("case."), status=after.get("status"),
-            actor="" if public else entry.actor_name, reason="" if public and entry.action != "case.reject"
+            actor="" if public else _who(entry, case), reason="" if public and entry.action != "case.reject"
             and entry.action != "case.void" else entry.reason,
             details={} if public else {k: v for k, v in after.items() if k not in ("reporter_phone",)},
         ))

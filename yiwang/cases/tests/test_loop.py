@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from yiwang.accounts.models import Role, User
+from yiwang.accounts.services import role_assign
 from yiwang.cases import services as s
 from yiwang.cases.choices import Status
 from yiwang.cases.models import Case, CaseDeadline, CaseHandler
@@ -13,6 +15,7 @@ from yiwang.cases.selectors import case_timeline, light_of
 from yiwang.cases.tests.conftest import IN_B, MONDAY, journal
 from yiwang.core.errors import DomainError, NotFound, PermissionRefused, ValidationFailed
 from yiwang.core.models import AuditEntry
+from yiwang.core.services import audit_write
 from yiwang.notifications.models import Notification
 
 H = dt.timedelta(hours=1)
@@ -109,8 +112,24 @@ def test_staff_timeline_shows_every_step_with_names(cast, report):
     case = walk_to(cast, report(), Status.IN_PROGRESS)
     s.case_extend(actor=cast.unit, case=case, amount=2, unit="working_hours", reason="需要协调", now=MONDAY)
     staff = case_timeline(actor=cast.dispatcher, case=case)
-    assert staff[-1].action == "extend" and staff[-1].actor == "unit_a"
+    assert staff[-1].action == "extend" and staff[-1].actor == "测试（unit_a）"
     assert "extend" not in [t.action for t in case_timeline(actor=cast.resident, case=case)]
+
+
+def test_staff_timeline_names_the_reporter_by_role_not_by_a_user_name_holding_their_phone(cast, report):
+    """A resident who signed in by phone is user m138…: staff who may not see the reporter's contact must not
+    read it off the timeline. The system's own steps name no one."""
+    cast.resident.username = "m13812345678"
+    cast.resident.save()
+    case = report()
+    other = User.objects.create(username="m13900001111", phone="13900001111")
+    role_assign(actor=None, user=other, role=Role.objects.get(code="resident"), valid_from=dt.date(2020, 1, 1))
+    audit_write(actor=other, action="case.comment", obj=case)
+    audit_write(actor=None, action="case.warn", obj=case)
+    staff = case_timeline(actor=cast.dispatcher, case=case)
+    assert [(t.action, t.actor) for t in staff] == [("report", "报告人"), ("comment", "群众"),
+                                                    ("warn", "")]
+    assert not any("138" in t.actor or "139" in t.actor for t in staff)
 
 
 ILLEGAL = [  # on a case dispatched to unit A, not yet signed for
@@ -393,7 +412,7 @@ def test_an_escalated_case_keeps_its_full_timeline_for_the_staff_below(cast, rep
     assert case.level == cast.world.street_a
     for staff in (cast.community, cast.grid_worker):
         steps = case_timeline(actor=staff, case=case)
-        assert [t.action for t in steps][-1] == "escalate" and steps[-1].actor == "shift_a"
+        assert [t.action for t in steps][-1] == "escalate" and steps[-1].actor == "测试（shift_a）"
     assert all(t.actor == "" for t in case_timeline(actor=cast.resident, case=case))
 
 
