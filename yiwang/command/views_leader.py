@@ -18,6 +18,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -157,6 +159,22 @@ def supervise(request, pk):
 
 # --- the monthly assessment ------------------------------------------------------------------------------------
 
+MONTHS_OFFERED = 36  # the month picker's reach back; the address takes any month
+
+
+def _months(shown: tuple[int, int] | None) -> list[tuple[str, str]]:
+    """The month picker's choices, newest first, named in the user's language (2026年12月 / December 2026):
+    this month and the MONTHS_OFFERED - 1 before it, and the month shown if it is older. A list rather than the
+    browser's month input, which some browsers lack and which speaks the browser's language, not the page's."""
+    today = timezone.localdate(clock.now())
+    months = [divmod(today.year * 12 + today.month - 1 - back, 12) for back in range(MONTHS_OFFERED)]
+    choices = [(year, month + 1) for year, month in months]
+    if shown is not None and shown not in choices:
+        choices = sorted([*choices, shown], reverse=True)
+    return [(f"{year:04d}-{month:02d}", date_format(dt.date(year, month, 1), "YEAR_MONTH_FORMAT"))
+            for year, month in choices]
+
+
 def _assessment_context(request) -> tuple[dict, int]:
     actor = request.user
     params = request.GET
@@ -186,7 +204,8 @@ def _assessment_context(request) -> tuple[dict, int]:
     } for rank, row in enumerate(rows, 1)]
     context = {
         "region": region, "crumbs": crumbs(actor, region), "year": year, "month": month,
-        "month_value": "" if error and params.get("month") else month_value, "month_given": params.get("month", ""),
+        "month_value": "" if error and params.get("month") else month_value,
+        "months": _months(None if error and params.get("month") else (year, month)),
         "level": level, "levels": [(code, LEVEL_NAMES[code]) for code in ASSESSMENT_LEVELS],
         "error": error, "rows": table, "summary": summary, "query": query,
         "headers": [COUNTS[name] for name in KEY_COUNTS] + [RATES[name][2] for name in KEY_RATES],

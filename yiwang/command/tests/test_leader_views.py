@@ -211,7 +211,7 @@ def test_the_assessment_table_is_the_selectors(as_user, cast, report, late, leve
 
 def test_the_assessment_defaults_to_this_month_and_streets(as_user, cast, late):
     body = as_user(cast.leader).get("/command/assessment/").content.decode()
-    assert 'name="month" value="2026-11"' in body
+    assert month_choices(body)[0] == ("2026-11", True, "2026年11月")
     assert [code for code, _s, _g in rows_of(body)] == [cast.world.street_a.code]
     summary = measures_month(actor=None, year=2026, month=11, region=cast.world.district_a, now=NOW)
     assert figures(body)["score"] == str(summary.score)
@@ -248,6 +248,28 @@ def test_a_bad_month_or_level_is_a_clear_error(as_user, cast, query):
     message = re.search(r'role="alert">([^<]+)<', response.content.decode()).group(1)
     assert message in ("请按 YYYY-MM 格式填写月份。", "请选择街道、社区、网格或单位。")
     assert as_user(cast.leader).get(f"/command/assessment/print/?{query}").status_code == 400
+
+
+def month_choices(body: str) -> list[tuple[str, bool, str]]:
+    picker = re.search(r'<select id="month" name="month"[^>]*>(.*?)</select>', body, re.S).group(1)
+    return [(value, bool(selected), label) for value, selected, label
+            in re.findall(r'<option value="([^"]+)"( selected)?>([^<]+)</option>', picker)]
+
+
+def test_the_month_is_picked_from_a_list_in_the_users_language(as_user, cast, late):
+    """Three years of months, newest first, named in the page's language (the browser's month input spoke the
+    browser's); a month further back given in the address is offered too, and chosen."""
+    client = as_user(cast.leader)
+    months = month_choices(client.get("/command/assessment/?month=2026-10").content.decode())
+    assert len(months) == 36 and months[0] == ("2026-11", False, "2026年11月")
+    assert months[1] == ("2026-10", True, "2026年10月") and months[-1] == ("2023-12", False, "2023年12月")
+    assert [value for value, _s, _l in months] == sorted((value for value, _s, _l in months), reverse=True)
+    old = month_choices(client.get("/command/assessment/?month=2019-02").content.decode())
+    assert len(old) == 37 and old[-1] == ("2019-02", True, "2019年2月")
+    english = client.get("/command/assessment/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert month_choices(english)[0] == ("2026-11", True, "November 2026")
+    assert [selected for _v, selected, _l in month_choices(
+        client.get("/command/assessment/?month=2026-13").content.decode())] == [False] * 36
 
 
 def test_a_past_month(as_user, cast, report):
