@@ -127,6 +127,9 @@ SELF_HANDLED_OF_PATROL = 0.10
 # Cases still open at `now`, by the state they wait in: (share, reported within the last … days).
 OPEN_AT_NOW = {S.REPORTED: (0.004, 1), S.ACCEPTED: (0.003, 1), S.FILED: (0.003, 2), S.DISPATCHED: (0.004, 3),
                S.RETURNED: (0.002, 5), S.IN_PROGRESS: (0.008, 10), S.HANDLED: (0.004, 2), S.PARKED: (0.004, 60)}
+# Of the history, the share reported in the grid of the demo account `gridworker` (about 70 times a grid's
+# average), so that account's lists — to check on site, reported in my grid, lights — are not empty.
+HOME_SHARE = 0.01
 LATE_HANDLING = 0.07  # handled after the handling deadline
 LATE_RESPONSE = 0.03  # accepted after the response deadline
 LATE_CHECK = 0.05  # verified after the verification deadline
@@ -374,6 +377,8 @@ class _History:
         self.stories: list[_Story] = []
         self.queue: list[tuple[dt.datetime, int, int, str]] = []
         self.seq = itertools.count()
+        self.home_worker: User | None = None  # the demo account `gridworker` (see _home)
+        self.home_worker_grid: int | None = None
 
     def _check_staff(self) -> None:
         """Every street has its desks and every unit a case can be sent to has staff, before anything is written."""
@@ -399,6 +404,7 @@ class _History:
         for story in self.stories:
             self._place(story)
         self._assign_fates(count)
+        self._home()
         for story in self.stories:
             story.late = rng.random() < LATE_HANDLING
             story.slow_response = rng.random() < LATE_RESPONSE
@@ -454,6 +460,28 @@ class _History:
                 self.stories[n].fate = fate
                 free.discard(n)
 
+    def _home(self) -> None:
+        """Move HOME_SHARE of the cases (no enterprise's) into the demo grid worker's own grid: three waiting
+        there to be handled or checked and two patrol reports first, then any. A random stream of its own: the other draws stay as they were."""
+        home, self.home_worker = next(((grid_id, u) for grid_id, people in sorted(self.cast.grid["grid_worker"].items())
+                                       for u in people if u.username == "gridworker"), (None, None))
+        if home not in self.grids:
+            self.home_worker = None
+            return
+        self.home_worker_grid = home
+        rng = random.Random(len(self.stories))
+        movable = [s for s in self.stories if s.channel != Channel.ENTERPRISE]
+        waiting = [s for s in movable if s.fate == "open" and s.stop_at in (S.DISPATCHED, S.IN_PROGRESS, S.HANDLED)]
+        chosen = rng.sample(waiting, min(len(waiting), 3))
+        patrols = [s for s in movable if s.channel == Channel.PATROL and s not in chosen]
+        chosen += rng.sample(patrols, min(len(patrols), 2))  # reported by the grid worker: their own patrols
+        taken = {s.n for s in chosen}
+        rest = [s for s in movable if s.n not in taken]
+        chosen += rng.sample(rest, min(len(rest), max(0, round(HOME_SHARE * len(self.stories)) - len(chosen))))
+        for story in chosen:
+            story.grid = self.grids[home]
+            story.point = self._inside(story.grid, rng=rng)
+
     def _place(self, story: _Story) -> None:
         rng = self.rng
         if story.channel == Channel.ENTERPRISE:
@@ -484,8 +512,10 @@ class _History:
             answers["plate"] = "辽L" + "".join(rng.choice("ABCDEFGHJK0123456789") for _ in range(5))
         story.answers, story.words = answers, words
 
-    def _inside(self, grid: Grid, *, near: tuple[float, float] | None = None, metres: float = 0) -> tuple:
+    def _inside(self, grid: Grid, *, near: tuple[float, float] | None = None, metres: float = 0,
+                rng: random.Random | None = None) -> tuple:
         """A uniform point inside the grid's polygon (or within `metres` of `near`, still inside it)."""
+        rng = rng or self.rng
         poly = self.shapes.get(grid.pk)
         if poly is None:
             poly = self.shapes[grid.pk] = shape(grid.boundary)
@@ -495,7 +525,7 @@ class _History:
             d = metres / 111_000
             min_lon, min_lat, max_lon, max_lat = near[1] - d, near[0] - d, near[1] + d, near[0] + d
         for _try in range(1000):
-            lon, lat = self.rng.uniform(min_lon, max_lon), self.rng.uniform(min_lat, max_lat)
+            lon, lat = rng.uniform(min_lon, max_lon), rng.uniform(min_lat, max_lat)
             if poly.contains(Point(lon, lat)):
                 return lat, lon
         if near is not None:
@@ -576,6 +606,8 @@ class _History:
             actor = self.enterprise
         elif channel == Channel.PATROL:
             actor = self.cast.in_grid(rng, grid.pk)
+            if self.home_worker is not None and grid.pk == self.home_worker_grid:
+                actor = self.home_worker  # the demo account patrols its own grid (the draw above still happens)
         elif channel == Channel.HOTLINE:
             actor = self.cast.over(rng, ("acceptor",), f"{CITY_CODE}/")
             fields.update(reporter_name=_person(rng), reporter_phone=f"1{rng.choice('3578')}{rng.randrange(10**9):09d}")

@@ -137,3 +137,16 @@ def test_a_city_without_desks_gets_no_history_and_nothing_is_written(demo):
     with pytest.raises(HistoryImpossible, match="shift_lead"):
         demo_history_build(cases=10, now=NOW)
     assert AuditEntry.objects.count() == entries
+
+
+def test_the_demo_grid_worker_has_work_in_their_own_grid(demo):
+    """Whoever signs in as `gridworker` finds their grid's reports, their own patrol reports and a case on its
+    way to being handled and checked on site — not empty lists."""
+    from yiwang.accounts.models import RoleAssignment
+
+    worker = RoleAssignment.objects.select_related("user").get(user__username="gridworker", role__code="grid_worker")
+    mine = Case.objects.filter(grid_id=worker.grid_id)
+    assert mine.count() >= round(0.01 * CASES)
+    assert mine.filter(status__in=[Status.DISPATCHED, Status.IN_PROGRESS, Status.HANDLED]).exists()
+    patrols = [str(pk) for pk in mine.filter(channel="patrol").values_list("pk", flat=True)]
+    assert AuditEntry.objects.filter(action="case.report", object_id__in=patrols, actor=worker.user).exists()
