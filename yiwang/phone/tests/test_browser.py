@@ -304,3 +304,27 @@ def test_a_fix_on_the_spot_with_a_video_from_the_album_needs_no_photo(new_page, 
     case = Case.objects.get(pk=case.pk)
     assert case.status == "handled" and case.self_handled
     assert [(a.kind, a.width) for a in case.attachments.filter(action="self_handle")] == [("video", 96)]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_grid_workers_map_shows_the_grid_and_its_cases(new_page, live_server, cast, report):
+    """The map of my grid: its outline and a dot per open case in the deadline's colour, without a script error
+    (a dot added before the map had a view broke the whole map)."""
+    from django.test import Client
+
+    report(actor=cast.resident)
+    report(actor=cast.resident)
+    client = Client()
+    client.force_login(cast.grid_worker)
+    page = new_page("phone")
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                               "url": live_server.url}])
+    page.goto(f"{live_server.url}/m/grid/")
+    page.wait_for_selector("#grid-map path[data-light]")
+    assert errors == []
+    assert page.locator("#grid-map path[data-light]").count() == 2
+    assert page.locator("#grid-map path.leaflet-interactive:not([data-light])").count() >= 1  # the outline
+    screenshot(page, "phone-grid-map")

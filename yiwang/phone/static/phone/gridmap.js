@@ -14,18 +14,21 @@
   js.onload = function () {
     var map = L.map(box);
     if (data.tile_url) L.tileLayer(data.tile_url, {maxZoom: 19}).addTo(map);
-    var bounds = L.latLngBounds([]);
-    data.grids.forEach(function (g) {
-      var layer = L.geoJSON(g.boundary, {style: {color: "#0b57d0", weight: 2, fillOpacity: 0.06}})
-        .bindTooltip(g.name + " · " + g.community).addTo(map);
-      bounds.extend(layer.getBounds());
+    // The view first: a case's circle marker cannot be drawn on a map that has none yet.
+    var outlines = data.grids.map(function (g) {
+      return L.geoJSON(g.boundary, {style: {color: "#0b57d0", weight: 2, fillOpacity: 0.06}})
+        .bindTooltip(g.name + " · " + g.community);
     });
+    var bounds = L.latLngBounds([]);
+    outlines.forEach(function (layer) { bounds.extend(layer.getBounds()); });
+    data.points.forEach(function (p) { bounds.extend([p.lat, p.lon]); });
+    if (bounds.isValid()) map.fitBounds(bounds, {padding: [16, 16]}); else map.setView([39.9, 116.4], 12);
+    outlines.forEach(function (layer) { layer.addTo(map); });
     data.points.forEach(function (p) {
       var m = L.circleMarker([p.lat, p.lon], {radius: 8, color: COLOURS[p.light] || COLOURS.none, weight: 3, fillOpacity: 0.7}).addTo(map);
+      m.getElement().setAttribute("data-light", p.light || "none");
       if (p.url) m.bindPopup('<a href="' + p.url + '">' + p.number + "</a>");
-      bounds.extend([p.lat, p.lon]);
     });
-    if (bounds.isValid()) map.fitBounds(bounds, {padding: [16, 16]}); else map.setView([39.9, 116.4], 12);
   };
   document.head.appendChild(js);
 })();
