@@ -226,7 +226,7 @@ def test_a_refused_check_keeps_the_note_and_the_good_photo_and_closes_with_it_wh
     page = response.content.decode()
     assert response.status_code == 400
     assert error_next_to(page, "verify-note") == "最多 2000 个字（现在 2002 个）。"
-    assert error_next_to(page, "verify-photos") == "b.jpg 不是照片（JPEG、PNG、WebP、HEIC）或 MP4 视频。"
+    assert error_next_to(page, "verify-photos") == "b.jpg 不是照片（JPEG、PNG、WebP、HEIC）或 MP4、MOV 视频。"
     assert f'value="{"现场" * 1001}"' in page  # the note typed is still there
     tokens = grid_kept_tokens(page)
     assert len(tokens) == 1 and kept_title(page) == "已上传的照片"
@@ -263,7 +263,7 @@ def test_a_refused_rework_keeps_its_photo_and_sends_it_with_the_reason(client, c
     response = client.post(url, {"reason": "垃圾还在", "kept_photos": tokens, "photos": bad})
     page = response.content.decode()
     assert response.status_code == 400
-    assert error_next_to(page, "rework-photos") == "b.jpg 不是照片（JPEG、PNG、WebP、HEIC）或 MP4 视频。"
+    assert error_next_to(page, "rework-photos") == "b.jpg 不是照片（JPEG、PNG、WebP、HEIC）或 MP4、MOV 视频。"
     assert "垃圾还在</textarea>" in page and grid_kept_tokens(page) == tokens
     assert Case.objects.get(pk=handled.pk).status == "handled"
 
@@ -489,6 +489,27 @@ def test_a_report_with_an_mp4_video_is_made_with_the_video_and_its_poster(client
     assert attachment.content_type == "video/mp4" and attachment.thumbnail
     with attachment.file.open("rb") as stored:
         assert stored.read() == mp4()  # kept exactly as sent
+
+
+def test_a_report_with_an_iphone_mov_is_made_with_the_video_kept_as_quicktime(client, world, media):
+    """An iPhone records QuickTime (.MOV, ftyp brand `qt  `): the report is made with it, kept byte for byte as
+    video/quicktime with its poster. Refused for the description first, it stays uploaded as a video too."""
+    from yiwang.media.tests import files
+
+    category("E0102")
+    mov = files.video(seconds=3, size=(96, 64), container="mov")
+    data = {"contact_phone": "13812345678", "category": "E0102", **IN_A}
+    sent = SimpleUploadedFile("IMG_0042.MOV", mov, content_type="video/quicktime")
+    response = client.post("/m/report/", {**data, "description": "", "photos": sent})
+    page = response.content.decode()
+    assert response.status_code == 400 and kept_labels(page) == [("已上传的视频 1", "删除视频 1")]
+    response = client.post("/m/report/", {**data, "description": "路边垃圾", "kept_photos": kept_tokens(page)})
+    assert response.status_code == 302
+    [attachment] = Case.objects.get().attachments.all()
+    assert (attachment.kind, attachment.width, attachment.height, attachment.duration) == ("video", 96, 64, 3.0)
+    assert attachment.content_type == "video/quicktime" and attachment.extension == ".mov" and attachment.thumbnail
+    with attachment.file.open("rb") as stored:
+        assert stored.read() == mov
 
 
 def test_a_kept_video_is_named_as_a_video_and_sent_with_the_report(client, world, media):
