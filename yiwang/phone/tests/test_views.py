@@ -419,7 +419,7 @@ def test_a_kept_photo_cannot_be_replayed_on_another_form_or_case(client, cast, r
     assert step_photos(Case.objects.exclude(pk__in=[first.pk, second.pk]).get(), "report") == [(50, 30)]
 
 
-# --- short MP4 videos, as well as photos ---------------------------------------------------------------------
+# --- short MP4 and MOV videos, as well as photos --------------------------------------------------------------
 
 def mp4(size=(96, 64)) -> bytes:
     """A real small MP4 (three frames, encoded by PyAV), as a phone's camera writes one."""
@@ -445,11 +445,11 @@ def kept_labels(page: str, field: str = "photos") -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("who", ["anonymous", "grid_worker", "community"])
-def test_each_file_field_takes_an_mp4_video_while_the_camera_buttons_open_the_camera(client, cast, report, after_photo,
-                                                                                     who):
+def test_each_file_field_takes_an_mp4_or_mov_video_while_the_camera_buttons_open_the_camera(client, cast, report,
+                                                                                            after_photo, who):
     """A camera button asks for photos alone: with a video type beside it the phone's browser would offer a
     chooser instead of opening the camera. Each file field has a button beside it (the album) that takes an MP4
-    too, and its hint says a video will do."""
+    or an iPhone's QuickTime MOV too, and its hint says a video will do."""
     if who == "anonymous":
         pages = [client.get("/m/report/").content.decode()]
     else:
@@ -469,9 +469,9 @@ def test_each_file_field_takes_an_mp4_video_while_the_camera_buttons_open_the_ca
             if 'capture="environment"' in tag:
                 assert accept == "image/*", tag
             else:
-                assert accept == "image/*,video/mp4", tag
+                assert accept == "image/*,video/mp4,video/quicktime", tag
             fields.setdefault(re.search(r'name="([^"]+)"', tag)[1], []).append(accept)
-        assert all("image/*,video/mp4" in accepts for accepts in fields.values()), fields
+        assert all("image/*,video/mp4,video/quicktime" in accepts for accepts in fields.values()), fields
     expected = {"anonymous": ["照片和视频最多 9 个。"], "grid_worker": ["须上传处置后的照片或视频，核查以此为据。"],
                 "community": ["结案需要一张现场现状照片或一段视频。", "请拍一张现场照片或一段视频，证明问题已解决。"]}
     assert all(text in pages[0] for text in expected[who])
