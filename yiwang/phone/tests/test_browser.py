@@ -300,7 +300,8 @@ def test_chromium_plays_an_iphone_mov_as_the_app_serves_it(new_page, live_server
     page.goto(f"{live_server.url}/m/mine/{case.pk}/")
     link = page.locator(".thumbs a").first
     assert link.locator("img").get_attribute("alt") == "视频 1"
-    assert page.evaluate("() => document.querySelector('.thumbs img').naturalWidth") == 320  # the poster
+    page.wait_for_function("document.querySelector('.thumbs img').naturalWidth > 0")  # loading="lazy"
+    assert page.evaluate("document.querySelector('.thumbs img').naturalWidth") == 320  # the poster
     played = page.evaluate("""(url) => new Promise((done) => {
         const video = document.createElement("video");
         video.muted = true;
