@@ -266,7 +266,7 @@ def attachment_path(instance, filename):
 class CaseAttachment(models.Model):
     """A photo or video carried by a step (the report, feedback, verification, self-handling). Written by
     yiwang.media.services: a photo is a re-encoded JPEG without metadata with a thumbnail next to it, a video
-    an MP4 as uploaded. Files are named by the SHA-256 of their bytes, so rows may share one file."""
+    an MP4 or MOV as uploaded. Files are named by the SHA-256 of their bytes, so rows may share one file."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments")
     action = models.CharField(_("step"), max_length=32)

@@ -8,16 +8,19 @@ it may be; then the format's own decoder must read it whole:
   to sRGB, shrunk to `YIWANG_PHOTO_MAX_SIDE` and re-encoded as JPEG from the pixels alone, so no EXIF, GPS,
   XMP, ICC profile or maker note survives. A 320-pixel JPEG thumbnail is made alongside. The GPS position is
   read before (`photo_position`), for a report that has no location of its own.
-- MP4 videos are read by walking their ISO-BMFF box structure (ftyp brand, moov with mvhd, every box inside
-  the file), which also gives the duration. They are kept as uploaded: re-encoding video would cost seconds
-  of CPU per upload for nothing gained, and a valid box structure served as video/mp4 with nosniff is inert.
+- Videos — MP4, and QuickTime MOV as iPhones record it — are read by walking their ISO-BMFF box structure
+  (ftyp brand, moov with mvhd, every box inside the file), which also gives the duration. ISO-BMFF grew out
+  of QuickTime, so a MOV that starts with an ftyp box (brand `qt  `, as iPhones write it) has the same
+  boxes and is walked and decoded the same way, under the same limits; an older QuickTime file without an
+  ftyp box is refused by type. Videos are kept as uploaded: re-encoding video would cost seconds of CPU per
+  upload for nothing gained, and a valid box structure served as a video type with nosniff is inert.
   Their poster — the thumbnail of a video — is the first frame that decodes, read with PyAV (whose wheels
-  bundle the ffmpeg libraries) after the box walk has passed: the mp4 demuxer alone (never one the bytes
-  might steer ffmpeg to), the first video stream alone, one decoding thread, at most `POSTER_PACKETS`
-  packets, and no frame over `YIWANG_MAX_PHOTO_PIXELS` (checked on the track header, on the decoder's
-  parameters and on the frame; ffmpeg's own `max_pixels`, at twice that, stops a decoder from allocating
-  frames far larger than the header said). The frame is scaled down by
-  ffmpeg, turned upright (the track's display matrix, as a phone held upright records it) and made into
+  bundle the ffmpeg libraries) after the box walk has passed: ffmpeg's mov/mp4 demuxer alone, which reads MP4
+  and MOV alike (never one the bytes might steer ffmpeg to), the first video stream alone, one decoding
+  thread, at most `POSTER_PACKETS` packets, and no frame over `YIWANG_MAX_PHOTO_PIXELS` (checked on the track
+  header, on the decoder's parameters and on the frame; ffmpeg's own `max_pixels`, at twice that, stops a
+  decoder from allocating frames far larger than the header said). The frame is scaled down by ffmpeg,
+  turned upright (the track's display matrix, as a phone held upright records it) and made into
   the same 320-pixel JPEG as a photo's thumbnail (`_thumbnail`).
 
   A valid box structure is not yet a video. A file in which PyAV finds no video stream, or one it has no
@@ -29,7 +32,7 @@ it may be; then the format's own decoder must read it whole:
 
 An upload is either bytes or a file (Django spools uploads over FILE_UPLOAD_MAX_MEMORY_SIZE to a temporary
 file). A file is never read whole into memory: its format is sniffed from its first bytes, its size taken
-from the file before anything else is read, an MP4's boxes are walked by seeking from header to header
+from the file before anything else is read, a video's boxes are walked by seeking from header to header
 (reading only the few header bytes of mvhd/mehd/tkhd), its SHA-256 is computed chunk by chunk, its poster
 is decoded by ffmpeg reading the file through PyAV (the moov index and the first packets only), and storage
 later streams it from the file (`Processed.open`). A photo (at most YIWANG_MAX_PHOTO_BYTES) is decoded by
@@ -147,13 +150,16 @@ PNG = Format("PNG", AttachmentKind.PHOTO, "image/png", ".png")
 WEBP = Format("WEBP", AttachmentKind.PHOTO, "image/webp", ".webp")
 HEIF = Format("HEIF", AttachmentKind.PHOTO, "image/heic", ".heic")
 MP4 = Format("MP4", AttachmentKind.VIDEO, "video/mp4", ".mp4")
+MOV = Format("MOV", AttachmentKind.VIDEO, "video/quicktime", ".mov")
 
-# ISO-BMFF brands (the ftyp box): HEIF stills, and the MP4 family. QuickTime ("qt  ") and 3GP are not MP4.
+# ISO-BMFF brands (the ftyp box): HEIF stills, the MP4 family, and QuickTime ("qt  ", an iPhone's .MOV), which
+# is not MP4 but has the same box structure and is checked the same way. 3GP is neither.
 HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"}
 HEIF_GENERIC = {b"mif1", b"msf1"}
 AVIF_BRANDS = {b"avif", b"avis"}  # HEIF containers holding AV1, which this platform cannot decode
 MP4_BRANDS = {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso8", b"iso9", b"mp41", b"mp42",
               b"avc1", b"M4V ", b"MSNV", b"dash", b"mmp4"}
+MOV_BRANDS = {b"qt  "}
 
 
 @dataclass(frozen=True)
@@ -197,7 +203,7 @@ def _label(upload: Upload) -> str:
 
 
 def refuse_type(upload: Upload):
-    return invalid(gettext("%(name)s is not a photo (JPEG, PNG, WebP, HEIC) or an MP4 video.")
+    return invalid(gettext("%(name)s is not a photo (JPEG, PNG, WebP, HEIC) or an MP4 or MOV video.")
                    % {"name": _label(upload)}, "attachment_type", "attachments")
 
 
@@ -255,7 +261,11 @@ def sniff(content: bytes) -> Format | None:
         brands = _ftyp_brands(content)
         if brands & HEIF_BRANDS or (brands & HEIF_GENERIC and not brands & AVIF_BRANDS):
             return HEIF
-        if brands & MP4_BRANDS and not brands & AVIF_BRANDS:
+        if brands & AVIF_BRANDS:
+            return None
+        if brands & MOV_BRANDS:  # before MP4: a QuickTime file may list MP4 brands too, and is still a MOV
+            return MOV
+        if brands & MP4_BRANDS:
             return MP4
     return None
 
@@ -417,7 +427,7 @@ class Mp4Error(Exception):
 
 
 class _Data:
-    """An MP4 being walked: bytes, or a seekable file read only where a header is."""
+    """An MP4 or MOV being walked: bytes, or a seekable file read only where a header is."""
 
     def __init__(self, source: bytes | IO[bytes]):
         if isinstance(source, bytes | bytearray | memoryview):
@@ -434,9 +444,9 @@ class _Data:
         return _read(self.stream, count)
 
 
-# Boxes at one level of a real MP4: a handful (ftyp, moov, mdat, free), or a moof and an mdat per fragment —
-# even a fragment per frame of a 60-second 60 fps video stays under this. A file of millions of tiny boxes
-# would only cost the time to walk them.
+# Boxes at one level of a real MP4 or MOV: a handful (ftyp, wide, moov, mdat, free, skip), or a moof and an
+# mdat per fragment — even a fragment per frame of a 60-second 60 fps video stays under this. A file of
+# millions of tiny boxes would only cost the time to walk them.
 MAX_BOXES = 20_000
 
 
@@ -509,8 +519,8 @@ class Mp4Info:
 
 
 def mp4_info(source: bytes | IO[bytes]) -> Mp4Info:
-    """Walk an MP4's boxes: an ftyp box first, every box inside the file, a moov box with its mvhd. Raises
-    Mp4Error for anything else (a truncated upload, a recording stopped before its moov was written).
+    """Walk an MP4's or a MOV's boxes: an ftyp box first, every box inside the file, a moov box with its mvhd.
+    Raises Mp4Error for anything else (a truncated upload, a recording stopped before its moov was written).
     `source` is the bytes or a seekable binary file, of which only the box headers are read."""
     data = _Data(source)
     first = moov = None
@@ -590,8 +600,8 @@ def _poster_frame(stream: IO[bytes]) -> Image.Image:
     limit = settings.YIWANG_MAX_PHOTO_PIXELS
     backstop = {"max_pixels": str(2 * limit)}
     stream.seek(0)  # ffmpeg takes the position it is handed as the start of the file
-    # "mp4" forces the mov/mp4 demuxer: the bytes cannot pick another (a playlist that opens URLs, say).
-    # The options also bind the decoding that avformat_find_stream_info does while opening.
+    # "mp4" forces the mov/mp4 demuxer, which reads a MOV too: the bytes cannot pick another (a playlist that
+    # opens URLs, say). The options also bind the decoding that avformat_find_stream_info does while opening.
     with av.open(stream, mode="r", format="mp4", options=backstop) as container:
         video = next(iter(container.streams.video), None)
         if video is None or video.codec_context is None:  # no video, or a codec this ffmpeg cannot decode
@@ -642,7 +652,7 @@ def _poster(upload: Upload, stream: IO[bytes]) -> bytes:
         image.close()
 
 
-def _video(upload: Upload, size: int) -> Processed:
+def _video(upload: Upload, fmt: Format, size: int) -> Processed:
     with upload.open() as stream:
         try:
             info = mp4_info(upload.content if upload.content is not None else stream)
@@ -657,7 +667,7 @@ def _video(upload: Upload, size: int) -> Processed:
                   else _sha256(stream))
     kept = {"content": upload.content} if upload.content is not None else {
         "content": None, "source": upload, "source_size": size}
-    return Processed(name=upload.name, kind=MP4.kind, content_type=MP4.content_type, extension=MP4.extension,
+    return Processed(name=upload.name, kind=fmt.kind, content_type=fmt.content_type, extension=fmt.extension,
                      sha256=sha256, width=info.width, height=info.height, duration=round(info.duration, 3),
                      thumbnail=thumbnail, **kept)
 
@@ -676,7 +686,7 @@ def process(upload: Upload) -> Processed:
     size = upload.size  # from the file's end: an oversized file is refused without being read
     if size > limit:
         raise refuse_size(upload, limit)
-    return _video(upload, size) if fmt is MP4 else _photo(upload, fmt)
+    return _video(upload, fmt, size) if video else _photo(upload, fmt)
 
 
 def _seekable(f) -> bool:

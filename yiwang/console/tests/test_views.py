@@ -173,6 +173,27 @@ def test_feedback_without_a_result_is_refused_in_english_when_asked(as_user, cas
     assert slot(response.content.decode(), "e-feedback-result") == "Describe what was done."
 
 
+def test_feedback_takes_an_iphone_mov_from_the_file_chooser(as_user, cast, loop):
+    """The feedback field offers MP4 and QuickTime videos beside photos (an iPhone's library gives a .MOV), and a
+    MOV sent is the step's evidence, kept as video/quicktime."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from yiwang.media.tests import files
+
+    case = loop("in_progress")
+    client = as_user(cast.unit)
+    page = client.get(f"/console/cases/{case.pk}/").content.decode()
+    field = re.search(r'<input id="f-feedback-attachments"[^>]*>', page)[0]
+    assert 'accept="image/*,video/mp4,video/quicktime"' in field
+    mov = SimpleUploadedFile("IMG_0042.MOV", files.video(seconds=2, size=(96, 64), container="mov"),
+                             content_type="video/quicktime")
+    client.post(f"/console/cases/{case.pk}/do/feedback/", {"result": "已清运完毕", "attachments": mov}, **HX)
+    case.refresh_from_db()
+    assert case.status == Status.HANDLED
+    [video] = case.attachments.filter(action="feedback")
+    assert (video.kind, video.content_type, video.duration) == ("video", "video/quicktime", 2.0)
+
+
 # --- the desk ----------------------------------------------------------------------------------------------
 
 def test_the_inbox_lists_new_reports_oldest_first_with_duplicates_and_photos(as_user, cast, loop):

@@ -1,5 +1,5 @@
 """Files as phones and attackers send them, made in the test: photos with Pillow (HEIC with pillow-heif),
-real MP4 videos with PyAV, MP4 box structures (without any frame) box by box, a decompression bomb by hand."""
+real MP4 and MOV videos with PyAV, MP4 box structures (without any frame) box by box, a decompression bomb by hand."""
 
 from __future__ import annotations
 
@@ -137,36 +137,37 @@ def mp4(*, seconds: float = 5.0, brand: bytes = b"isom", version: int = 0, mdat:
     return ftyp + moov + box(b"mdat", mdat)
 
 
-# --- MP4, encoded -------------------------------------------------------------------------------------------
+# --- MP4 and MOV, encoded -----------------------------------------------------------------------------------
 
 def video(*, seconds: float = 3, size=(320, 240), fps: float = 1, codec: str = "mpeg4", rotation: int | None = None,
-          audio: bool = False, frames: bool = True) -> bytes:
+          audio: bool = False, frames: bool = True, container: str = "mp4") -> bytes:
     """A real MP4 encoded by PyAV in memory: `seconds` of `picture(size)` (left red, right blue) at `fps`
     frames a second, with an AAC track if `audio`; with `frames=False`, the audio track alone. `rotation` is
     written into the track's display matrix, counter-clockwise as PyAV takes it (a phone held upright: -90).
-    mpeg4, because the wheel's encoders vary and it is always there; the decoders are the same."""
+    mpeg4, because the wheel's encoders vary and it is always there; the decoders are the same.
+    `container="mov"` writes a QuickTime MOV as an iPhone does: ftyp brand `qt  `, then wide, mdat, moov."""
     from fractions import Fraction
 
     import av
 
     out = io.BytesIO()
     rate = Fraction(fps).limit_denominator(1000)
-    with av.open(out, "w", format="mp4") as container:
+    with av.open(out, "w", format=container) as muxer:
         stream = sound = None
         if frames:
-            stream = container.add_stream(codec, rate=rate)
+            stream = muxer.add_stream(codec, rate=rate)
             stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
             if rotation is not None:
                 stream.set_display_rotation(rotation)
         if audio or not frames:
-            sound = container.add_stream("aac", rate=8000)
+            sound = muxer.add_stream("aac", rate=8000)
             sound.layout = "mono"
         if stream:
             frame = av.VideoFrame.from_image(picture(size))
             for i in range(round(seconds * fps)):
                 frame.pts = i
-                container.mux(stream.encode(frame))
-            container.mux(stream.encode())
+                muxer.mux(stream.encode(frame))
+            muxer.mux(stream.encode())
         if sound:
             samples = av.AudioFrame(format="fltp", layout="mono", samples=1024)
             for plane in samples.planes:
@@ -174,8 +175,8 @@ def video(*, seconds: float = 3, size=(320, 240), fps: float = 1, codec: str = "
             samples.sample_rate = 8000
             for i in range(max(1, round(seconds * 8000 / 1024))):
                 samples.pts = i * 1024
-                container.mux(sound.encode(samples))
-            container.mux(sound.encode())
+                muxer.mux(sound.encode(samples))
+            muxer.mux(sound.encode())
     return out.getvalue()
 
 

@@ -70,6 +70,83 @@ def test_an_mp4_is_kept_exactly_as_uploaded_with_a_poster_frame():
     assert red[0] > 200 and red[2] < 60 and blue[2] > 200 and blue[0] < 60
 
 
+def h264_or_skip() -> str:
+    from av.codec.codec import Codec
+
+    try:
+        Codec("h264", "w")
+    except Exception:  # noqa: BLE001 — an ffmpeg built without an h264 encoder
+        pytest.skip("no h264 encoder in this PyAV wheel")
+    return "h264"
+
+
+@pytest.mark.parametrize("codec", ["h264", "mpeg4"])
+def test_an_iphone_mov_is_kept_exactly_as_uploaded_as_quicktime_with_a_poster_frame(codec):
+    codec = h264_or_skip() if codec == "h264" else codec
+    original = files.video(seconds=2.5, fps=10, size=(1280, 720), codec=codec, container="mov")
+    assert original[4:12] == b"ftypqt  " and [k for k, *_ in files.top_boxes(original)][:2] == [b"ftyp", b"wide"]
+    kept = process(Upload(name="IMG_0042.MOV", content=original))
+    assert kept.kind == "video" and kept.content_type == "video/quicktime" and kept.extension == ".mov"
+    assert kept.content == original and kept.sha256 == hashlib.sha256(original).hexdigest()
+    assert kept.size == len(original)
+    assert (kept.duration, kept.width, kept.height) == (2.5, 1280, 720)
+    poster = opened(kept.thumbnail)
+    assert poster.format == "JPEG" and poster.mode == "RGB" and poster.size == (320, 180)
+    red, blue = poster.getpixel((40, 90)), poster.getpixel((280, 90))  # the frame's own pixels
+    assert red[0] > 200 and red[2] < 60 and blue[2] > 200 and blue[0] < 60
+
+
+@pytest.mark.parametrize("name", ["photo.jpg", "clip.mp4", "noname"])
+def test_a_mov_is_known_by_its_content_not_its_name(name):
+    original = files.video(size=(160, 120), container="mov")
+    kept = process(Upload(name=name, content=original))
+    assert (kept.content_type, kept.extension, kept.content) == ("video/quicktime", ".mov", original)
+    # and an MP4 named .mov stays an MP4
+    assert process(Upload("clip.mov", files.video(size=(160, 120)))).content_type == "video/mp4"
+
+
+def test_the_top_level_boxes_of_a_real_mov_are_read(tmp_path):
+    """An iPhone's MOV: wide, mdat, moov after the ftyp; a file moved for streaming: moov before mdat; free and
+    skip boxes among them."""
+    clip = files.video(seconds=4, size=(320, 240), rotation=-90, audio=True, container="mov")
+    starts = {kind: start for kind, start, end in files.top_boxes(clip)}
+    assert list(starts) == [b"ftyp", b"wide", b"mdat", b"moov"]
+    kept = process(Upload("IMG_0042.MOV", clip))
+    assert kept.duration == 4 and opened(kept.thumbnail).size == (240, 320)  # upright
+    # moov first, as a file made for streaming has it: ffmpeg's faststart moves it (rewriting the offsets)
+    import av
+
+    path = tmp_path / "fast.mov"
+    with av.open(io.BytesIO(clip), format="mov") as source, \
+            av.open(str(path), "w", format="mov", options={"movflags": "faststart"}) as target:
+        streams = {s.index: target.add_stream_from_template(s) for s in source.streams}
+        for packet in source.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                target.mux(packet)
+    faststart = path.read_bytes()
+    order = [kind for kind, *_ in files.top_boxes(faststart)]
+    assert order.index(b"moov") < order.index(b"mdat") and faststart[4:12] == b"ftypqt  "
+    # free, skip and wide boxes where they move no sample (the chunk offsets are absolute)
+    padding = files.box(b"free", b"\x00" * 32) + files.box(b"skip", b"") + files.box(b"wide", b"")
+    moov = starts[b"moov"]
+    for content in (faststart, faststart + padding, clip[:moov] + padding + clip[moov:]):
+        kept = process(Upload("clip.mov", content))
+        assert (kept.content_type, kept.duration, kept.content) == ("video/quicktime", 4, content)
+        assert opened(kept.thumbnail).size == (240, 320)
+
+
+def test_an_hevc_mov_as_an_iphone_records_by_default_gets_its_poster():
+    from av.codec.codec import Codec
+
+    try:
+        Codec("hevc", "w")
+    except Exception:  # noqa: BLE001 — an ffmpeg built without an HEVC encoder
+        pytest.skip("no HEVC encoder in this PyAV wheel")
+    kept = process(Upload("IMG_0042.MOV", files.video(codec="hevc", size=(320, 240), container="mov")))
+    assert kept.content_type == "video/quicktime" and opened(kept.thumbnail).size == (320, 240)
+
+
 def test_a_poster_is_made_like_a_photos_thumbnail():
     """Same size, same JPEG encoding (progressive, quality 80, no metadata) as the thumbnail of a photo of the
     same picture."""
@@ -96,13 +173,7 @@ def test_the_poster_of_a_video_recorded_held_upright_is_upright(rotation, size):
 
 
 def test_an_h264_video_gets_its_poster_too():
-    from av.codec.codec import Codec
-
-    try:
-        Codec("h264", "w")
-    except Exception:  # noqa: BLE001 — an ffmpeg built without an h264 encoder
-        pytest.skip("no h264 encoder in this PyAV wheel")
-    kept = process(Upload("clip.mp4", files.video(codec="h264", fps=30, seconds=2)))
+    kept = process(Upload("clip.mp4", files.video(codec=h264_or_skip(), fps=30, seconds=2)))
     assert opened(kept.thumbnail).size == (320, 240)
 
 
@@ -194,7 +265,8 @@ DISGUISED = {
     "svg": b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
     "gif": files.gif(),
     "pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n",
-    "mov": files.mp4(brand=b"qt  ").replace(b"isomiso2avc1mp41", b"qt  qt  qt  qt  "),
+    # QuickTime from before ISO-BMFF: a real MOV without its ftyp box (wide, mdat, moov straight away)
+    "old mov": files.video(container="mov")[files.top_boxes(files.video(container="mov"))[0][2]:],
     "avif": files.mp4(brand=b"avif").replace(b"isomiso2avc1mp41", b"avifmif1miafMA1B"),
     "empty": b"",
 }
@@ -204,7 +276,7 @@ DISGUISED = {
 def test_anything_else_is_refused_whatever_its_name(kind):
     error = refused("photo.jpg", DISGUISED[kind])
     assert error.code == "attachment_type" and error.fields == {"attachments": [error.message]}
-    assert error.message == "photo.jpg is not a photo (JPEG, PNG, WebP, HEIC) or an MP4 video."
+    assert error.message == "photo.jpg is not a photo (JPEG, PNG, WebP, HEIC) or an MP4 or MOV video."
 
 
 def test_oversized_files_are_refused_before_they_are_decoded(settings):
@@ -279,6 +351,36 @@ def test_an_mp4_without_a_video_picture_is_refused(db):
     assert caught.value.message == "clip.mp4 中没有视频画面，请重新录制视频或选择照片。"
 
 
+def test_a_mov_without_a_video_picture_or_cut_short_or_with_garbage_is_refused():
+    audio_only = files.video(seconds=3, frames=False, container="mov")
+    assert audio_only[4:12] == b"ftypqt  " and mp4_info(audio_only).duration > 2
+    assert refused("voice.mov", audio_only).code == "attachment_no_video"
+    clip = files.video(seconds=5, container="mov")
+    boxes = {kind: (start, end) for kind, start, end in files.top_boxes(clip)}
+    for content in [clip[: len(clip) // 2], clip[:-30], clip[: boxes[b"moov"][0]], clip + b"<html>"]:
+        error = refused("IMG_0042.MOV", content)
+        assert error.code == "attachment_truncated"
+        assert error.message == "IMG_0042.MOV is damaged or incomplete. Please take or choose it again."
+    ftyp = clip[: boxes[b"ftyp"][1]]
+    for garbage in [b"<!DOCTYPE html><script>alert(1)</script>", b"\xff" * 500,
+                    b"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\nhttp://10.0.0.1/x.ts\n"]:
+        assert refused("clip.mov", ftyp + garbage).code == "attachment_truncated"
+    frameless = files.mp4(seconds=5, brand=b"qt  ").replace(b"isomiso2avc1mp41", b"qt  qt  qt  qt  ")
+    assert refused("clip.mov", frameless).code == "attachment_no_video"  # boxes without a frame
+
+
+def test_a_mov_has_the_same_limits_as_an_mp4(settings):
+    def mov_boxes(**kw):
+        return files.mp4(brand=b"qt  ", **kw).replace(b"isomiso2avc1mp41", b"qt  qt  qt  qt  ")
+
+    assert refused("long.mov", mov_boxes(seconds=61)).code == "attachment_duration"
+    assert refused("wide.mov", mov_boxes(width=20000, height=20000)).code == "attachment_bomb"
+    settings.YIWANG_MAX_PHOTO_PIXELS = 100_000
+    assert refused("big.mov", files.video(size=(400, 300), container="mov")).code == "attachment_bomb"
+    settings.YIWANG_MAX_VIDEO_BYTES = 2000
+    assert refused("big.mov", mov_boxes(mdat=b"\x00" * 3000)).code == "attachment_size"
+
+
 def test_a_video_over_the_pixel_limit_is_refused_before_it_is_decoded(settings):
     settings.YIWANG_MAX_PHOTO_PIXELS = 100_000
     error = refused("big.mp4", files.video(size=(400, 300)))
@@ -293,11 +395,12 @@ def test_a_video_over_the_pixel_limit_is_refused_before_it_is_decoded(settings):
     assert refused("big.mp4", lying).code in ("attachment_bomb", "attachment_truncated")
 
 
-def test_a_damaged_video_is_refused_never_a_server_error():
+@pytest.mark.parametrize("container", ["mp4", "mov"])
+def test_a_damaged_video_is_refused_never_a_server_error(container):
     """Bytes flipped anywhere in a real video: each copy is kept or refused with a code, nothing else."""
     import random
 
-    clip = files.video(seconds=4, audio=True)
+    clip = files.video(seconds=4, audio=True, container=container)
     rng = random.Random(11)
     outcomes = set()
     for _ in range(150):

@@ -1,6 +1,7 @@
 """Through HTTP: who may fetch an attachment, what comes back (whole, ranged, thumbnail, a redirect on object
 storage), attachments in the case API, and a photo's GPS position as the location of a report without one."""
 
+import hashlib
 import io
 
 import pytest
@@ -68,6 +69,28 @@ def test_a_video_is_served_in_byte_ranges(photo_case, api, cast):
     assert body(rest) == whole[-5:]
     beyond = resident.get(f"/media/cases/{video.pk}/", HTTP_RANGE=f"bytes={len(whole)}-")
     assert beyond.status_code == 416 and beyond["Content-Range"] == f"bytes */{len(whole)}"
+
+
+def test_an_iphone_mov_is_stored_as_sent_and_served_as_quicktime(media, api, cast, report):
+    """Stored under its SHA-256 with .mov, listed and served as video/quicktime (what it is: Safari plays it
+    natively, and Chromium's <video> plays an H.264 one served so — test_browser), whole and in byte ranges."""
+    mov = files.video(seconds=2, size=(320, 240), container="mov")
+    case = report(attachments=[Upload("IMG_0042.MOV", mov)])
+    video = case.attachments.get()
+    digest = hashlib.sha256(mov).hexdigest()
+    assert video.file.name == f"cases/{digest[:2]}/{digest[2:4]}/{digest}.mov"
+    assert (media / video.file.name).read_bytes() == mov
+    resident = api(cast.resident)
+    [listed] = resident.get(f"/api/v1/cases/{case.pk}/").json()["attachments"]
+    assert (listed["kind"], listed["content_type"], listed["duration"]) == ("video", "video/quicktime", 2.0)
+    whole = resident.get(listed["url"])
+    assert whole.status_code == 200 and whole["Content-Type"] == "video/quicktime" and body(whole) == mov
+    assert whole["Content-Disposition"] == f'inline; filename="{video.pk}.mov"'
+    assert whole["X-Content-Type-Options"] == "nosniff" and "sandbox" in whole["Content-Security-Policy"]
+    part = resident.get(listed["url"], HTTP_RANGE="bytes=0-11")
+    assert part.status_code == 206 and part["Content-Type"] == "video/quicktime" and body(part) == mov[:12]
+    poster = resident.get(listed["thumb_url"])
+    assert poster["Content-Type"] == "image/jpeg" and Image.open(io.BytesIO(body(poster))).size == (320, 240)
 
 
 def test_who_may_fetch_an_attachment(photo_case, api, cast):

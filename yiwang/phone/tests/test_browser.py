@@ -225,8 +225,9 @@ def test_without_javascript_a_refused_fix_on_the_spot_keeps_its_photo(new_page, 
 @pytest.mark.django_db(transaction=True)
 def test_a_video_chosen_from_the_album_is_previewed_as_a_video_and_sent_untouched(new_page, live_server, world,
                                                                                   settings, tmp_path):
-    """The album takes an MP4 beside a photo: the video is previewed as a video (never a broken image) and named
-    a video; a QuickTime .mov is refused before sending; the report sent has the video byte for byte."""
+    """The album takes an MP4 and an iPhone's QuickTime .MOV beside a photo: each video is previewed as a video
+    (never a broken image) and named a video; another kind of video (WebM) is refused before sending; the report
+    sent has both videos byte for byte."""
     from yiwang.cases.models import Case
     from yiwang.media.tests import files
 
@@ -236,39 +237,83 @@ def test_a_video_chosen_from_the_album_is_previewed_as_a_video_and_sent_untouche
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
     category("E0102")
     clip = files.video(seconds=3, size=(96, 64))
+    mov = files.video(seconds=3, fps=10, size=(96, 64), codec="h264", container="mov")
     page = new_page("phone", geolocation={"latitude": IN_A["lat"], "longitude": IN_A["lon"]},
                     permissions=["geolocation"])
     page.goto(f"{live_server.url}/m/report/")
-    assert page.get_attribute("#album", "accept") == "image/*,video/mp4"
+    assert page.get_attribute("#album", "accept") == "image/*,video/mp4,video/quicktime"
     assert page.get_attribute("#photos", "accept") == "image/*"
     page.set_input_files("#album", [{"name": "heap.jpg", "mimeType": "image/jpeg", "buffer": jpeg()},
-                                    {"name": "clip.mp4", "mimeType": "video/mp4", "buffer": clip}])
+                                    {"name": "clip.mp4", "mimeType": "video/mp4", "buffer": clip},
+                                    {"name": "IMG_0042.MOV", "mimeType": "video/quicktime", "buffer": mov}])
     previews = page.locator("#photo-list li")
-    assert previews.count() == 2
-    assert page.locator("#photo-list img").count() == 1 and page.locator("#photo-list video").count() == 1
-    assert page.get_attribute("#photo-list video", "aria-label") == "clip.mp4"
-    assert page.get_attribute("#photo-list li:nth-child(2) button", "aria-label") == "删除视频 2"
+    assert previews.count() == 3
+    assert page.locator("#photo-list img").count() == 1 and page.locator("#photo-list video").count() == 2
+    assert page.get_attribute("#photo-list li:nth-child(2) video", "aria-label") == "clip.mp4"
+    assert page.get_attribute("#photo-list li:nth-child(3) video", "aria-label") == "IMG_0042.MOV"
+    assert page.get_attribute("#photo-list li:nth-child(3) button", "aria-label") == "删除视频 3"
     assert page.locator("#photos-hint").inner_text().startswith("照片和视频最多 9 个。")
 
-    page.set_input_files("#album", {"name": "clip.mov", "mimeType": "video/quicktime", "buffer": clip})
+    page.set_input_files("#album", {"name": "clip.webm", "mimeType": "video/webm", "buffer": b"\x1aE\xdf\xa3"})
     page.click("#use-gps")
     page.wait_for_function("document.getElementById('place-result').textContent.includes('甲1网格')")
     page.fill("#description", "路边有一堆垃圾")
     page.fill("#contact_phone", "13812345678")
     page.click("#send")
-    assert page.locator("#err-photos").inner_text() == "这里只能上传照片和 MP4 视频。"
+    assert page.locator("#err-photos").inner_text() == "这里只能上传照片和 MP4、MOV 视频。"
     assert Case.objects.count() == 0
-    page.click("#photo-list li:nth-child(3) button")  # the .mov, removed
-    assert page.locator("#photo-list li").count() == 2
+    page.click("#photo-list li:nth-child(4) button")  # the .webm, removed
+    assert page.locator("#photo-list li").count() == 3
 
     with page.expect_navigation():
         page.click("#send")
     case = Case.objects.get()
     assert page.url == f"{live_server.url}/m/report/sent/{case.number}/"
-    video = case.attachments.get(kind="video")
-    with video.file.open("rb") as stored:
-        assert stored.read() == clip
+    kept = {}
+    for video in case.attachments.filter(kind="video"):
+        with video.file.open("rb") as stored:
+            kept[video.content_type] = stored.read()
+    assert kept == {"video/mp4": clip, "video/quicktime": mov}
     assert case.attachments.filter(kind="photo").count() == 1
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_chromium_plays_an_iphone_mov_as_the_app_serves_it(new_page, live_server, cast, report, settings, tmp_path):
+    """An H.264 .MOV is served as video/quicktime (with nosniff, in byte ranges): Chromium's <video> plays it
+    from the link the reporter's case page shows, as it plays an MP4."""
+    from django.test import Client
+
+    from yiwang.media.processing import Upload
+    from yiwang.media.tests import files
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    mov = files.video(seconds=2, fps=10, size=(320, 240), codec="h264", container="mov")
+    case = report(actor=cast.resident, attachments=[Upload("IMG_0042.MOV", mov)])
+    assert case.attachments.get().content_type == "video/quicktime"
+    client = Client()
+    client.force_login(cast.resident)
+    page = new_page("phone")
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                               "url": live_server.url}])
+    page.goto(f"{live_server.url}/m/mine/{case.pk}/")
+    link = page.locator(".thumbs a").first
+    assert link.locator("img").get_attribute("alt") == "视频 1"
+    page.wait_for_function("document.querySelector('.thumbs img').naturalWidth > 0")  # loading="lazy"
+    assert page.evaluate("document.querySelector('.thumbs img').naturalWidth") == 320  # the poster
+    played = page.evaluate("""(url) => new Promise((done) => {
+        const video = document.createElement("video");
+        video.muted = true;
+        video.preload = "auto";
+        video.addEventListener("loadeddata", () => done({ready: video.readyState, width: video.videoWidth,
+                                                         height: video.videoHeight}));
+        video.addEventListener("error", () => done({error: video.error && video.error.message}));
+        setTimeout(() => done({timeout: video.readyState}), 10000);
+        document.body.appendChild(video);
+        video.src = url;
+    })""", link.get_attribute("href"))
+    assert played["ready"] >= 2 and (played["width"], played["height"]) == (320, 240), played
 
 
 @pytest.mark.browser

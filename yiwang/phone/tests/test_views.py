@@ -226,7 +226,7 @@ def test_a_refused_check_keeps_the_note_and_the_good_photo_and_closes_with_it_wh
     page = response.content.decode()
     assert response.status_code == 400
     assert error_next_to(page, "verify-note") == "最多 2000 个字（现在 2002 个）。"
-    assert error_next_to(page, "verify-photos") == "b.jpg 不是照片（JPEG、PNG、WebP、HEIC）或 MP4 视频。"
+    assert error_next_to(page, "verify-photos") == "b.jpg 不是照片（JPEG、PNG、WebP、HEIC）或 MP4、MOV 视频。"
     assert f'value="{"现场" * 1001}"' in page  # the note typed is still there
     tokens = grid_kept_tokens(page)
     assert len(tokens) == 1 and kept_title(page) == "已上传的照片"
@@ -263,7 +263,7 @@ def test_a_refused_rework_keeps_its_photo_and_sends_it_with_the_reason(client, c
     response = client.post(url, {"reason": "垃圾还在", "kept_photos": tokens, "photos": bad})
     page = response.content.decode()
     assert response.status_code == 400
-    assert error_next_to(page, "rework-photos") == "b.jpg 不是照片（JPEG、PNG、WebP、HEIC）或 MP4 视频。"
+    assert error_next_to(page, "rework-photos") == "b.jpg 不是照片（JPEG、PNG、WebP、HEIC）或 MP4、MOV 视频。"
     assert "垃圾还在</textarea>" in page and grid_kept_tokens(page) == tokens
     assert Case.objects.get(pk=handled.pk).status == "handled"
 
@@ -419,7 +419,7 @@ def test_a_kept_photo_cannot_be_replayed_on_another_form_or_case(client, cast, r
     assert step_photos(Case.objects.exclude(pk__in=[first.pk, second.pk]).get(), "report") == [(50, 30)]
 
 
-# --- short MP4 videos, as well as photos ---------------------------------------------------------------------
+# --- short MP4 and MOV videos, as well as photos --------------------------------------------------------------
 
 def mp4(size=(96, 64)) -> bytes:
     """A real small MP4 (three frames, encoded by PyAV), as a phone's camera writes one."""
@@ -445,11 +445,11 @@ def kept_labels(page: str, field: str = "photos") -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("who", ["anonymous", "grid_worker", "community"])
-def test_each_file_field_takes_an_mp4_video_while_the_camera_buttons_open_the_camera(client, cast, report, after_photo,
-                                                                                     who):
+def test_each_file_field_takes_an_mp4_or_mov_video_while_the_camera_buttons_open_the_camera(client, cast, report,
+                                                                                            after_photo, who):
     """A camera button asks for photos alone: with a video type beside it the phone's browser would offer a
     chooser instead of opening the camera. Each file field has a button beside it (the album) that takes an MP4
-    too, and its hint says a video will do."""
+    or an iPhone's QuickTime MOV too, and its hint says a video will do."""
     if who == "anonymous":
         pages = [client.get("/m/report/").content.decode()]
     else:
@@ -469,9 +469,9 @@ def test_each_file_field_takes_an_mp4_video_while_the_camera_buttons_open_the_ca
             if 'capture="environment"' in tag:
                 assert accept == "image/*", tag
             else:
-                assert accept == "image/*,video/mp4", tag
+                assert accept == "image/*,video/mp4,video/quicktime", tag
             fields.setdefault(re.search(r'name="([^"]+)"', tag)[1], []).append(accept)
-        assert all("image/*,video/mp4" in accepts for accepts in fields.values()), fields
+        assert all("image/*,video/mp4,video/quicktime" in accepts for accepts in fields.values()), fields
     expected = {"anonymous": ["照片和视频最多 9 个。"], "grid_worker": ["须上传处置后的照片或视频，核查以此为据。"],
                 "community": ["结案需要一张现场现状照片或一段视频。", "请拍一张现场照片或一段视频，证明问题已解决。"]}
     assert all(text in pages[0] for text in expected[who])
@@ -489,6 +489,27 @@ def test_a_report_with_an_mp4_video_is_made_with_the_video_and_its_poster(client
     assert attachment.content_type == "video/mp4" and attachment.thumbnail
     with attachment.file.open("rb") as stored:
         assert stored.read() == mp4()  # kept exactly as sent
+
+
+def test_a_report_with_an_iphone_mov_is_made_with_the_video_kept_as_quicktime(client, world, media):
+    """An iPhone records QuickTime (.MOV, ftyp brand `qt  `): the report is made with it, kept byte for byte as
+    video/quicktime with its poster. Refused for the description first, it stays uploaded as a video too."""
+    from yiwang.media.tests import files
+
+    category("E0102")
+    mov = files.video(seconds=3, size=(96, 64), container="mov")
+    data = {"contact_phone": "13812345678", "category": "E0102", **IN_A}
+    sent = SimpleUploadedFile("IMG_0042.MOV", mov, content_type="video/quicktime")
+    response = client.post("/m/report/", {**data, "description": "", "photos": sent})
+    page = response.content.decode()
+    assert response.status_code == 400 and kept_labels(page) == [("已上传的视频 1", "删除视频 1")]
+    response = client.post("/m/report/", {**data, "description": "路边垃圾", "kept_photos": kept_tokens(page)})
+    assert response.status_code == 302
+    [attachment] = Case.objects.get().attachments.all()
+    assert (attachment.kind, attachment.width, attachment.height, attachment.duration) == ("video", 96, 64, 3.0)
+    assert attachment.content_type == "video/quicktime" and attachment.extension == ".mov" and attachment.thumbnail
+    with attachment.file.open("rb") as stored:
+        assert stored.read() == mov
 
 
 def test_a_kept_video_is_named_as_a_video_and_sent_with_the_report(client, world, media):

@@ -41,7 +41,7 @@
   // --- photos and videos ---------------------------------------------------------------------------------
   // Files are sent as chosen, never re-encoded here. A video is previewed by its first frame (a muted <video>
   // that loads only its metadata), named by its file name; only a photo can carry the report's position.
-  function isVideo(file) { return /^video\//.test(file.type) || (!file.type && /\.mp4$/i.test(file.name || "")); }
+  function isVideo(file) { return /^video\//.test(file.type) || (!file.type && /\.(mp4|mov)$/i.test(file.name || "")); }
   function showPhotos(list, box) {
     box.innerHTML = "";
     list.forEach(function (file, i) {
@@ -252,8 +252,10 @@
     var kept = keptOf("photos");
     if (!lat.value && !$("address").value.trim() && !photos.length && !kept) errors.location = msg.location;
     if (photos.length + kept > 9) errors.photos = msg.photosCount;
-    // What the server takes: photos, and MP4 videos (a phone's QuickTime .mov is refused there, so here first).
-    var refused = function (f) { return f.type && f.type.indexOf("image/") !== 0 && f.type !== "video/mp4"; };
+    // What the server takes: photos, and MP4 or MOV (an iPhone's QuickTime) videos; any other video is refused
+    // there, so here first.
+    var VIDEO_TYPES = ["video/mp4", "video/quicktime"];
+    var refused = function (f) { return f.type && f.type.indexOf("image/") !== 0 && VIDEO_TYPES.indexOf(f.type) < 0; };
     if (photos.some(refused)) errors.photos = msg.photosType;
     if (after.some(refused)) errors.after_photos = msg.photosType;
     if (patrol && !chosen.value) errors.category = msg.category;
