@@ -130,10 +130,13 @@ def case_context(request, case: Case, *, forms: dict | None = None, reveal: bool
     handlers = sel.handlers_of(case)
     for handler in handlers:
         handler.end_label = END_REASONS.get(handler.end_reason, handler.end_reason)
+    attachments = attachments_for_cases(actor=actor, cases=[case])[case.pk]
+    for attachment in attachments:
+        attachment.step_label = ENTRY_LABELS.get(attachment.action, attachment.action)
     context = {
         "case": case, "now": now, "light": light_of(case, now), "actions": actions, "routing": routing,
         "forms": forms or _blank_forms(case, routing),
-        "attachments": attachments_for_cases(actor=actor, cases=[case])[case.pk],
+        "attachments": attachments,
         "handlers": handlers, "extension": sel.pending_extension(case),
         "returned": sel.last_return(case),
         "deadline_rows": list(CaseDeadline.objects.filter(case=case).order_by("started_at", "id")),

@@ -179,3 +179,30 @@ def test_an_acceptor_rejects_by_keyboard_and_an_empty_reason_is_refused_in_place
 
     entry = AuditEntry.objects.filter(object_type="cases.case", object_id=str(case.pk), action="case.reject").get()
     assert entry.reason == "不属于城市管理范围"
+
+
+def test_a_video_plays_on_the_case_page(page, live_server, cast, loop, settings, tmp_path):
+    """A report's video is a player on the case page, its poster shown: it plays with the page's sign-in (a link
+    to the file opened a sandboxed player that had no sign-in, and stayed empty)."""
+    from yiwang.cases.services import Upload
+    from yiwang.media.tests import files
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    case = loop("reported", attachments=[Upload(name="clip.mp4", content=files.video(
+        seconds=2, fps=10, size=(320, 240), codec="h264"))])
+    sign_in(page, live_server, cast.shift_lead)
+    page.goto(f"{live_server.url}/console/cases/{case.pk}/")
+    video = page.locator(".thumbs video")
+    assert video.count() == 1 and video.get_attribute("aria-label") == "视频 1（收到上报）"
+    assert video.get_attribute("poster").endswith(f"/{case.attachments.get().pk}/thumb/")
+    played = video.evaluate("""(video) => new Promise((done) => {
+        video.muted = true;
+        video.addEventListener("loadeddata", () => done({ready: video.readyState, width: video.videoWidth}));
+        video.addEventListener("error", () => done({error: video.error && video.error.message}));
+        setTimeout(() => done({timeout: video.readyState}), 10000);
+        video.preload = "auto";
+        video.load();
+    })""")
+    assert played.get("ready", 0) >= 2 and played["width"] == 320, played
+    no_violations(page)

@@ -280,8 +280,8 @@ def test_a_video_chosen_from_the_album_is_previewed_as_a_video_and_sent_untouche
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_chromium_plays_an_iphone_mov_as_the_app_serves_it(new_page, live_server, cast, report, settings, tmp_path):
-    """An H.264 .MOV is served as video/quicktime (with nosniff, in byte ranges): Chromium's <video> plays it
-    from the link the reporter's case page shows, as it plays an MP4."""
+    """An H.264 .MOV is served as video/quicktime (with nosniff, in byte ranges): the player on the reporter's
+    case page plays it in Chromium, as it plays an MP4, and shows its poster."""
     from django.test import Client
 
     from yiwang.media.processing import Upload
@@ -298,21 +298,25 @@ def test_chromium_plays_an_iphone_mov_as_the_app_serves_it(new_page, live_server
     page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
                                "url": live_server.url}])
     page.goto(f"{live_server.url}/m/mine/{case.pk}/")
-    link = page.locator(".thumbs a").first
-    assert link.locator("img").get_attribute("alt") == "视频 1"
-    page.wait_for_function("document.querySelector('.thumbs img').naturalWidth > 0")  # loading="lazy"
-    assert page.evaluate("document.querySelector('.thumbs img').naturalWidth") == 320  # the poster
-    played = page.evaluate("""(url) => new Promise((done) => {
-        const video = document.createElement("video");
+    video = page.locator(".thumbs video")
+    assert video.count() == 1 and video.get_attribute("aria-label") == "视频 1"
+    poster = page.evaluate("""(url) => new Promise((done) => {
+        const image = new Image();
+        image.onload = () => done(image.naturalWidth);
+        image.onerror = () => done(0);
+        image.src = url;
+    })""", video.get_attribute("poster"))
+    assert poster == 320
+    # The page's own player, with the page's sign-in: it plays where the case is shown.
+    played = video.evaluate("""(video) => new Promise((done) => {
         video.muted = true;
-        video.preload = "auto";
         video.addEventListener("loadeddata", () => done({ready: video.readyState, width: video.videoWidth,
                                                          height: video.videoHeight}));
         video.addEventListener("error", () => done({error: video.error && video.error.message}));
         setTimeout(() => done({timeout: video.readyState}), 10000);
-        document.body.appendChild(video);
-        video.src = url;
-    })""", link.get_attribute("href"))
+        video.preload = "auto";
+        video.load();
+    })""")
     assert played["ready"] >= 2 and (played["width"], played["height"]) == (320, 240), played
 
 
