@@ -305,14 +305,20 @@ def _kept_gone() -> str:
 
 
 def _kept_uploads(chosen: list[tuple[str, dict]]) -> list[Upload]:
+    """The kept files as uploads read in place, never whole into memory (nine videos are 900 MB): a local file
+    by its path, opened whenever it is read; a file in object storage as the storage's file object (which
+    spools to a temporary file)."""
     uploads = []
     for _token, entry in chosen:
+        name = entry["name"]
+        if not default_storage.exists(name):
+            raise Refused({entry["field"]: [_kept_gone()]})
         try:
-            with default_storage.open(entry["name"], "rb") as stored:
-                default = "video.mp4" if entry.get("kind") == AttachmentKind.VIDEO else "photo.jpg"
-                uploads.append(Upload(name=entry["label"] or default, content=stored.read()))
-        except FileNotFoundError:
-            raise Refused({entry["field"]: [_kept_gone()]}) from None
+            source = default_storage.path(name)
+        except NotImplementedError:
+            source = default_storage.open(name, "rb")
+        default = "video.mp4" if entry.get("kind") == AttachmentKind.VIDEO else "photo.jpg"
+        uploads.append(Upload(name=entry["label"] or default, file=source))
     return uploads
 
 

@@ -567,3 +567,33 @@ def test_a_patrol_reports_video_of_the_fix_is_its_after_photo(client, cast, medi
     assert case.status == "handled" and step_photos(case, "self_handle") == [(96, 64)]
     assert case.attachments.get(action="self_handle").kind == "video"
 
+
+
+def test_a_big_kept_video_is_sent_again_without_being_read_into_memory(client, world, media, tmp_path):
+    """A 50 MB video kept from a refused report is read in place from where it was kept when the report is sent
+    again: the second request adds a few megabytes of Python memory, not the video's fifty."""
+    import tracemalloc
+
+    from yiwang.media.tests.test_streaming import MB, PEAK_LIMIT, big_mp4, file_sha256
+
+    category("E0102")
+    path = tmp_path / "big.mp4"
+    sha256 = big_mp4(path)
+    data = {"contact_phone": "13812345678", "category": "E0102", **IN_A}
+    with open(path, "rb") as video:
+        response = client.post("/m/report/", {**data, "description": "", "photos": video})
+    tokens = kept_tokens(response.content.decode())
+    assert response.status_code == 400 and len(tokens) == 1
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        response = client.post("/m/report/", {**data, "description": "路边垃圾", "kept_photos": tokens})
+        used = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 302
+    print(f"\npeak Python memory to send a kept 50 MB video again: {used / MB:.2f} MB")
+    assert used < PEAK_LIMIT
+    attachment = Case.objects.get().attachments.get()
+    assert (attachment.kind, attachment.size, attachment.sha256) == ("video", 50 * MB, sha256)
+    assert file_sha256(media / attachment.file.name) == sha256
