@@ -147,6 +147,7 @@ def _report_context(request, *, patrol: bool, form=None, errors=None, kept=None)
         "anonymous": not _signed_in(request), "categories": selectors.categories_at(path=path),
         "tile_url": _tile_url(), "nav": "grid-report" if patrol else "report",
         "grids": _grid_shapes(request.user) if patrol else [],
+        "max_files": settings.YIWANG_MAX_ATTACHMENTS,
     }
 
 

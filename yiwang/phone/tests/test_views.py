@@ -597,3 +597,10 @@ def test_a_big_kept_video_is_sent_again_without_being_read_into_memory(client, w
     attachment = Case.objects.get().attachments.get()
     assert (attachment.kind, attachment.size, attachment.sha256) == ("video", 50 * MB, sha256)
     assert file_sha256(media / attachment.file.name) == sha256
+
+
+def test_the_report_page_states_the_configured_number_of_files(client, world, settings):
+    settings.YIWANG_MAX_ATTACHMENTS = 4
+    page = client.get("/m/report/").content.decode()
+    assert 'id="photos-hint">照片和视频最多 4 个。' in page
+    assert 'data-max-files="4"' in page and 'data-photos-count="照片和视频最多 4 个。"' in page

@@ -251,7 +251,7 @@
     };
     var kept = keptOf("photos");
     if (!lat.value && !$("address").value.trim() && !photos.length && !kept) errors.location = msg.location;
-    if (photos.length + kept > 9) errors.photos = msg.photosCount;
+    if (photos.length + kept > Number(msg.maxFiles)) errors.photos = msg.photosCount;
     // What the server takes: photos, and MP4 or MOV (an iPhone's QuickTime) videos; any other video is refused
     // there, so here first.
     var VIDEO_TYPES = ["video/mp4", "video/quicktime"];
