@@ -230,15 +230,19 @@ def test_on_object_storage_the_view_redirects_to_a_short_lived_url(photo_case, a
     assert api(cast.resident2).get(f"/media/cases/{photo.pk}/").status_code == 404  # still checked first
 
 
-def test_the_pages_show_a_videos_poster_and_link_it_to_the_video(photo_case, client, cast):
-    """Where a photo shows its thumbnail, a video now shows its poster, named as a video."""
+def test_the_pages_play_a_video_in_place_with_its_poster(photo_case, client, cast):
+    """Where a photo shows its thumbnail (a link to the photo), a video is a player with its poster, named as a
+    video and by its step."""
     case, photo, video = photo_case
-    poster = (f'<a href="/media/cases/{video.pk}/" target="_blank" rel="noopener">'
-              f'<img src="/media/cases/{video.pk}/thumb/" alt="Video 2 (report)"')
+    player = (f'<video controls preload="none" src="/media/cases/{video.pk}/" poster="/media/cases/{video.pk}/thumb/"'
+              f' width="160" height="120" aria-label="Video 2 (Report received)"></video>')
     client.force_login(cast.acceptor)
     staff = client.get(f"/console/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert poster in staff and f'<img src="/media/cases/{photo.pk}/thumb/" alt="Photo 1 (report)"' in staff
+    assert player in staff
+    assert (f'<a href="/media/cases/{photo.pk}/" target="_blank" rel="noopener"><img src="/media/cases/{photo.pk}'
+            f'/thumb/" alt="Photo 1 (Report received)"') in staff
     client.force_login(cast.resident)
     mine = client.get(f"/m/mine/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert f'<a href="/media/cases/{video.pk}/"><img src="/media/cases/{video.pk}/thumb/" alt="Video 2"' in mine
+    assert (f'<video controls playsinline preload="none" src="/media/cases/{video.pk}/" poster="/media/cases/'
+            f'{video.pk}/thumb/" aria-label="Video 2"></video>') in mine
     assert client.get(f"/media/cases/{video.pk}/thumb/")["Content-Type"] == "image/jpeg"
