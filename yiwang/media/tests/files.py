@@ -139,29 +139,53 @@ def mp4(*, seconds: float = 5.0, brand: bytes = b"isom", version: int = 0, mdat:
 
 # --- MP4 and MOV, encoded -----------------------------------------------------------------------------------
 
+# What a phone writes about where, when and with what a video was recorded (as an iPhone's `meta` keys and the
+# older udta atoms); none of it may survive into a stored file.
+PLACE = "+40.0123+120.0456/"
+PHONE_METADATA = {
+    "location": PLACE, "com.apple.quicktime.location.ISO6709": "+40.0123+120.0456+050.000/",
+    "creation_time": "2024-05-01T10:00:00Z", "com.apple.quicktime.creationdate": "2024-05-01T18:00:00+0800",
+    "make": "Apple", "model": SECRET, "com.apple.quicktime.software": "17.4.1",
+}
+
+
 def video(*, seconds: float = 3, size=(320, 240), fps: float = 1, codec: str = "mpeg4", rotation: int | None = None,
-          audio: bool = False, frames: bool = True, container: str = "mp4") -> bytes:
+          audio: bool = False, frames: bool = True, container: str = "mp4", metadata: bool = False,
+          timecode: bool = False) -> bytes:
     """A real MP4 encoded by PyAV in memory: `seconds` of `picture(size)` (left red, right blue) at `fps`
     frames a second, with an AAC track if `audio`; with `frames=False`, the audio track alone. `rotation` is
     written into the track's display matrix, counter-clockwise as PyAV takes it (a phone held upright: -90).
     mpeg4, because the wheel's encoders vary and it is always there; the decoders are the same.
-    `container="mov"` writes a QuickTime MOV as an iPhone does: ftyp brand `qt  `, then wide, mdat, moov."""
+    `container="mov"` writes a QuickTime MOV as an iPhone does: ftyp brand `qt  `, then wide, mdat, moov.
+    `metadata` writes PHONE_METADATA into the container (as `meta` keys, like an iPhone) and a recording time
+    and a handler name into each track; `timecode` adds a timecode track (`tmcd`, a data track)."""
     from fractions import Fraction
 
     import av
 
     out = io.BytesIO()
     rate = Fraction(fps).limit_denominator(1000)
-    with av.open(out, "w", format=container) as muxer:
+    options = {"movflags": "use_metadata_tags"} if metadata else {}
+    if timecode:
+        options["write_tmcd"] = "on"
+    with av.open(out, "w", format=container, options=options) as muxer:
+        if metadata:
+            muxer.metadata.update(PHONE_METADATA)
         stream = sound = None
         if frames:
             stream = muxer.add_stream(codec, rate=rate)
             stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
             if rotation is not None:
                 stream.set_display_rotation(rotation)
+            if timecode:
+                stream.metadata["timecode"] = "10:00:00:00"
         if audio or not frames:
             sound = muxer.add_stream("aac", rate=8000)
             sound.layout = "mono"
+        if metadata:
+            for track in (stream, sound):
+                if track:
+                    track.metadata.update(creation_time="2024-05-01T10:00:00Z", handler_name=SECRET)
         if stream:
             frame = av.VideoFrame.from_image(picture(size))
             for i in range(round(seconds * fps)):
@@ -195,3 +219,51 @@ def padded(clip: bytes, extra: bytes) -> bytes:
     before them), only larger — a phone's long recording without encoding one."""
     (start, end), = [(s, e) for kind, s, e in top_boxes(clip) if kind == b"mdat"]
     return clip[:start] + struct.pack(">I", end - start + len(extra)) + clip[start + 4:end] + extra + clip[end:]
+
+
+def tracks(data: bytes) -> list[tuple]:
+    """What a video is made of, stream by stream: (type, codec, width, height, number of packets, SHA-256 of
+    the packets' bytes in order). Two files with the same tracks hold the same pictures and sound."""
+    import hashlib
+
+    import av
+
+    with av.open(io.BytesIO(data), format="mp4") as source:
+        found = []
+        for stream in source.streams:
+            digest, count = hashlib.sha256(), 0
+            for packet in source.demux(stream):
+                if packet.dts is not None:
+                    digest.update(bytes(packet))
+                    count += 1
+            source.seek(0)
+            codec = stream.codec_context.name if stream.codec_context else None
+            width = getattr(stream.codec_context, "width", None) if stream.type == "video" else None
+            height = getattr(stream.codec_context, "height", None) if stream.type == "video" else None
+            found.append((stream.type, codec, width, height, count, digest.hexdigest()))
+    return found
+
+
+def described(data: bytes) -> dict:
+    """What ffmpeg reads about a video: its duration, its container's metadata, each stream's metadata, and
+    the rotation of its first frame."""
+    import av
+
+    with av.open(io.BytesIO(data), format="mp4") as source:
+        first = next(source.decode(video=0), None) if source.streams.video else None
+        return {"duration": source.duration, "metadata": dict(source.metadata),
+                "streams": [dict(stream.metadata) for stream in source.streams],
+                "rotation": first.rotation if first is not None else None}
+
+
+def header_times(data: bytes) -> set[int]:
+    """The creation and modification times of every mvhd, tkhd and mdhd box (version 0, as ffmpeg writes
+    them for times before 2040)."""
+    times = set()
+    for kind in (b"mvhd", b"tkhd", b"mdhd"):
+        pos = data.find(kind)
+        while pos >= 0:
+            if data[pos + 4] == 0:
+                times.update(struct.unpack_from(">II", data, pos + 8))
+            pos = data.find(kind, pos + 4)
+    return times
