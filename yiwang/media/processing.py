@@ -49,7 +49,9 @@ import io
 import math
 import os
 import struct
+import tempfile
 import warnings
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -636,20 +638,95 @@ def _poster_frame(stream: IO[bytes]) -> Image.Image:
         return _upright(image, frame.rotation)
 
 
-def _poster(upload: Upload, stream: IO[bytes]) -> bytes:
-    """The video's poster as a 320-pixel JPEG, or the refusal that says why it has none."""
+@contextmanager
+def _refusals(upload: Upload) -> Iterator[None]:
+    """What goes wrong reading a video with PyAV, as the refusal that says why (never a server error)."""
     try:
-        image = _poster_frame(stream)
+        yield
     except _NoVideo:
         raise refuse_no_video(upload) from None
     except _Bomb:
         raise refuse_bomb(upload) from None
-    except (_NoFrame, *_AV_ERRORS):
+    except (_NoFrame, _TooManyPackets, *_AV_ERRORS):
         raise refuse_truncated(upload) from None
+
+
+def _poster(upload: Upload, stream: IO[bytes]) -> bytes:
+    """The video's poster as a 320-pixel JPEG, or the refusal that says why it has none."""
+    with _refusals(upload):
+        image = _poster_frame(stream)
     try:
         return _thumbnail(_rgb(image))
     finally:
         image.close()
+
+
+# A phone records at most 240 frames a second (slow motion), and an audio track has fewer packets than that
+# (AAC at 48 kHz: 47 a second); a stream with more packets than this for its length is not a phone's video.
+PACKETS_PER_SECOND = 240
+PACKETS_SLACK = 1000
+
+# What the muxer is told: the moov (the index) before the mdat, so a player starts before the whole video has
+# arrived; and no clock, version or random value written, so the same upload always gives the same bytes
+# (stored files are named by their SHA-256, and a retried upload must find the one stored before).
+_MUX_OPTIONS = {"movflags": "+faststart", "fflags": "+bitexact"}
+
+
+class _TooManyPackets(Exception):
+    pass
+
+
+def _temporary_path(suffix: str) -> str:
+    directory = settings.FILE_UPLOAD_TEMP_DIR or None
+    fd, path = tempfile.mkstemp(prefix="yiwang-remux-", suffix=suffix, dir=directory)
+    os.close(fd)
+    return path
+
+
+def _remux(source: IO[bytes], fmt: Format, duration: float, path: str) -> None:
+    """The video copied packet by packet (nothing decoded) into a new file of its container (MP4 or MOV): the
+    first video stream and the first audio stream, nothing else — no container or stream metadata, no data,
+    timed-metadata, timecode or subtitle track. The display matrix is the video stream's codec side data, so a
+    video recorded held upright stays upright. Written to `path` (ffmpeg writes the file itself, by its path:
+    faststart reopens it to move the moov to the front; "file:" so that no other protocol is ever taken from
+    the path). Raises _NoVideo, _Bomb, _TooManyPackets, or what PyAV raises."""
+    limit = settings.YIWANG_MAX_PHOTO_PIXELS
+    backstop = {"max_pixels": str(2 * limit)}
+    most = math.ceil(duration * PACKETS_PER_SECOND) + PACKETS_SLACK
+    source.seek(0)
+    with av.open(source, mode="r", format="mp4", options=backstop) as container:
+        video = next(iter(container.streams.video), None)
+        if video is None or video.codec_context is None:  # as for the poster: a video must decode
+            raise _NoVideo()
+        if _too_many_pixels(video.codec_context.width, video.codec_context.height):
+            raise _Bomb()
+        # An audio track this ffmpeg cannot decode is left out rather than the video refused.
+        audio = next((s for s in container.streams.audio if s.codec_context is not None), None)
+        kept = [video] + ([audio] if audio is not None else [])
+        with av.open("file:" + path, mode="w", format=fmt.key.lower(), options=_MUX_OPTIONS) as output:
+            copy = output.add_stream_from_template(video)
+            # The sample entry's code as the phone wrote it (PyAV clears it for the muxer to choose): an
+            # iPhone's HEVC is `hvc1`, the only HEVC Safari plays, where ffmpeg would choose `hev1`.
+            copy.codec_tag = video.codec_tag
+            copies = {video.index: copy}
+            if audio is not None:
+                try:
+                    copies[audio.index] = output.add_stream_from_template(audio)
+                except ValueError:  # a sound this container's muxer cannot hold: the picture is the evidence
+                    kept.remove(audio)
+            for copy in copies.values():
+                copy.metadata.clear()  # the template's is not copied; stated, not assumed
+            counts = dict.fromkeys(copies, 0)
+            output.metadata.clear()
+            for packet in container.demux(kept):
+                if packet.dts is None:  # the empty packet that ends each stream
+                    continue
+                index = packet.stream.index
+                counts[index] += 1
+                if counts[index] > most:
+                    raise _TooManyPackets()
+                packet.stream = copies[index]
+                output.mux(packet)
 
 
 def _video(upload: Upload, fmt: Format, size: int) -> Processed:
@@ -662,14 +739,38 @@ def _video(upload: Upload, fmt: Format, size: int) -> Processed:
             raise refuse_duration(upload)
         if _too_many_pixels(info.width, info.height):  # the track header's size, before ffmpeg reads a byte
             raise refuse_bomb(upload)
-        thumbnail = _poster(upload, stream)
-        sha256 = (hashlib.sha256(upload.content).hexdigest() if upload.content is not None
-                  else _sha256(stream))
-    kept = {"content": upload.content} if upload.content is not None else {
-        "content": None, "source": upload, "source_size": size}
-    return Processed(name=upload.name, kind=fmt.kind, content_type=fmt.content_type, extension=fmt.extension,
-                     sha256=sha256, width=info.width, height=info.height, duration=round(info.duration, 3),
-                     thumbnail=thumbnail, **kept)
+        # A temporary file that no error leaves behind: its name is removed once it is open (or failed).
+        path = _temporary_path(fmt.extension)
+        try:
+            with _refusals(upload):
+                _remux(stream, fmt, info.duration, path)
+            remuxed = open(path, "rb")  # noqa: SIM115 — closed below, or with the Processed that streams from it
+        finally:
+            os.unlink(path)
+    try:
+        # What is kept is the remuxed file: its own boxes, poster and digest.
+        try:
+            info = mp4_info(remuxed)
+        except (Mp4Error, struct.error, IndexError):
+            raise refuse_truncated(upload) from None
+        thumbnail = _poster(upload, remuxed)
+        sha256 = _sha256(remuxed)
+        kept_size = _length(remuxed)
+        if upload.content is not None:  # bytes in, bytes out: the upload was already held in memory
+            remuxed.seek(0)
+            kept = {"content": _read(remuxed, kept_size)}
+            remuxed.close()
+        else:
+            kept = {"content": None, "source": Upload(name=upload.name, file=remuxed), "source_size": kept_size}
+    except BaseException:
+        remuxed.close()
+        raise
+    processed = Processed(name=upload.name, kind=fmt.kind, content_type=fmt.content_type,
+                          extension=fmt.extension, sha256=sha256, width=info.width, height=info.height,
+                          duration=round(info.duration, 3), thumbnail=thumbnail, **kept)
+    if upload.content is None:
+        weakref.finalize(processed, remuxed.close)  # the temporary file goes with the Processed
+    return processed
 
 
 # --- one file -----------------------------------------------------------------------------------------------

@@ -175,6 +175,8 @@ def video(*, seconds: float = 3, size=(320, 240), fps: float = 1, codec: str = "
         if frames:
             stream = muxer.add_stream(codec, rate=rate)
             stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+            if codec == "hevc":
+                stream.codec_tag = "hvc1"  # as an iPhone writes it (the only HEVC that Safari plays)
             if rotation is not None:
                 stream.set_display_rotation(rotation)
             if timecode:

@@ -58,11 +58,14 @@ def test_a_transparent_png_lands_on_white_not_black():
     assert opened(kept.content).getpixel((0, 0)) >= (240, 240, 240)
 
 
-def test_an_mp4_is_kept_exactly_as_uploaded_with_a_poster_frame():
+def test_an_mp4_is_kept_as_the_same_video_with_a_poster_frame():
     original = files.video(seconds=12.5, fps=2, size=(1280, 720))
     kept = process(Upload(name="clip.mov", content=original))  # the name does not matter
     assert kept.kind == "video" and kept.content_type == "video/mp4" and kept.extension == ".mp4"
-    assert kept.content == original and kept.sha256 == hashlib.sha256(original).hexdigest()
+    # remuxed: every packet as sent, in a new MP4 (which no longer says "Lavf" wrote it)
+    assert kept.content[4:12] == b"ftypisom" and kept.content != original
+    assert files.tracks(kept.content) == files.tracks(original)
+    assert kept.sha256 == hashlib.sha256(kept.content).hexdigest() and kept.size == len(kept.content)
     assert (kept.duration, kept.width, kept.height) == (12.5, 1280, 720)
     poster = opened(kept.thumbnail)
     assert poster.format == "JPEG" and poster.mode == "RGB" and poster.size == (320, 180)
@@ -81,14 +84,14 @@ def h264_or_skip() -> str:
 
 
 @pytest.mark.parametrize("codec", ["h264", "mpeg4"])
-def test_an_iphone_mov_is_kept_exactly_as_uploaded_as_quicktime_with_a_poster_frame(codec):
+def test_an_iphone_mov_is_kept_as_the_same_video_as_quicktime_with_a_poster_frame(codec):
     codec = h264_or_skip() if codec == "h264" else codec
     original = files.video(seconds=2.5, fps=10, size=(1280, 720), codec=codec, container="mov")
     assert original[4:12] == b"ftypqt  " and [k for k, *_ in files.top_boxes(original)][:2] == [b"ftyp", b"wide"]
     kept = process(Upload(name="IMG_0042.MOV", content=original))
     assert kept.kind == "video" and kept.content_type == "video/quicktime" and kept.extension == ".mov"
-    assert kept.content == original and kept.sha256 == hashlib.sha256(original).hexdigest()
-    assert kept.size == len(original)
+    assert kept.content[4:12] == b"ftypqt  " and files.tracks(kept.content) == files.tracks(original)
+    assert kept.sha256 == hashlib.sha256(kept.content).hexdigest() and kept.size == len(kept.content)
     assert (kept.duration, kept.width, kept.height) == (2.5, 1280, 720)
     poster = opened(kept.thumbnail)
     assert poster.format == "JPEG" and poster.mode == "RGB" and poster.size == (320, 180)
@@ -100,7 +103,7 @@ def test_an_iphone_mov_is_kept_exactly_as_uploaded_as_quicktime_with_a_poster_fr
 def test_a_mov_is_known_by_its_content_not_its_name(name):
     original = files.video(size=(160, 120), container="mov")
     kept = process(Upload(name=name, content=original))
-    assert (kept.content_type, kept.extension, kept.content) == ("video/quicktime", ".mov", original)
+    assert (kept.content_type, kept.extension, kept.content[4:12]) == ("video/quicktime", ".mov", b"ftypqt  ")
     # and an MP4 named .mov stays an MP4
     assert process(Upload("clip.mov", files.video(size=(160, 120)))).content_type == "video/mp4"
 
@@ -132,7 +135,8 @@ def test_the_top_level_boxes_of_a_real_mov_are_read(tmp_path):
     moov = starts[b"moov"]
     for content in (faststart, faststart + padding, clip[:moov] + padding + clip[moov:]):
         kept = process(Upload("clip.mov", content))
-        assert (kept.content_type, kept.duration, kept.content) == ("video/quicktime", 4, content)
+        assert (kept.content_type, kept.duration) == ("video/quicktime", 4)
+        assert files.tracks(kept.content) == files.tracks(clip)
         assert opened(kept.thumbnail).size == (240, 320)
 
 
@@ -143,8 +147,12 @@ def test_an_hevc_mov_as_an_iphone_records_by_default_gets_its_poster():
         Codec("hevc", "w")
     except Exception:  # noqa: BLE001 — an ffmpeg built without an HEVC encoder
         pytest.skip("no HEVC encoder in this PyAV wheel")
-    kept = process(Upload("IMG_0042.MOV", files.video(codec="hevc", size=(320, 240), container="mov")))
+    sent = files.video(codec="hevc", size=(320, 240), container="mov")
+    kept = process(Upload("IMG_0042.MOV", sent))
     assert kept.content_type == "video/quicktime" and opened(kept.thumbnail).size == (320, 240)
+    # remuxed, it is still `hvc1` as the iPhone wrote it (Safari plays no `hev1`, which ffmpeg would choose)
+    assert b"hvc1" in sent and b"hvc1" in kept.content and b"hev1" not in kept.content
+    assert files.tracks(kept.content) == files.tracks(sent)
 
 
 def test_a_poster_is_made_like_a_photos_thumbnail():
@@ -180,6 +188,128 @@ def test_an_h264_video_gets_its_poster_too():
 def test_a_small_video_is_not_enlarged_and_an_audio_track_does_not_matter():
     small = process(Upload("small.mp4", files.video(size=(160, 120), audio=True)))
     assert opened(small.thumbnail).size == (160, 120)
+
+
+# --- what a stored video keeps of the upload, and what it loses ------------------------------------------------
+
+PRIVATE_BYTES = [files.PLACE.encode(), b"+40.0123", files.SECRET.encode(), b"ISO6709", b"creationdate",
+                 b"com.apple.quicktime", b"17.4.1", b"Lavf"]
+MUXER_TAGS = {"major_brand", "minor_version", "compatible_brands"}  # what the muxer itself says of the file
+
+
+@pytest.mark.parametrize("container", ["mp4", "mov"])
+@pytest.mark.parametrize("source", ["bytes", "file"])
+def test_a_phones_video_is_stored_without_where_when_and_with_what_it_was_recorded(container, source, tmp_path):
+    original = files.video(seconds=4, fps=5, size=(320, 240), rotation=-90, audio=True, container=container,
+                           metadata=True)
+    before = files.described(original)
+    # the upload really says where, when and with what (as an iPhone's `meta` keys and the udta atoms)
+    assert all(marker in original for marker in PRIVATE_BYTES)
+    assert before["metadata"]["location"] == files.PLACE and before["metadata"]["model"] == files.SECRET
+    assert all(stream["creation_time"] for stream in before["streams"])
+    assert files.header_times(original) != {0}
+    if source == "bytes":
+        kept = process(Upload(f"IMG_0042.{container}", original))
+        content = kept.content
+    else:
+        path = tmp_path / f"IMG_0042.{container}"
+        path.write_bytes(original)
+        with open(path, "rb") as f:
+            kept = process(Upload(path.name, file=f))
+        with kept.open() as stream:
+            content = stream.read()
+    after = files.described(content)
+    assert not [marker for marker in PRIVATE_BYTES if marker in content]
+    assert set(after["metadata"]) <= MUXER_TAGS
+    assert not [key for stream in after["streams"] for key in stream
+                if key in ("creation_time", "location", "timecode", "encoder")]
+    assert files.SECRET not in str(after)
+    assert files.header_times(content) == {0}  # no recording time in mvhd, tkhd or mdhd either
+    # … and the same video: every packet, the codec, the size, the duration and the display matrix
+    assert files.tracks(content) == files.tracks(original)
+    assert (after["duration"], after["rotation"]) == (before["duration"], before["rotation"]) == (4_000_000, -90)
+    assert (kept.duration, kept.width, kept.height, kept.size) == (4, 320, 240, len(content))
+    assert kept.sha256 == hashlib.sha256(content).hexdigest()
+    assert opened(kept.thumbnail).size == (240, 320)  # the poster of the remuxed file is upright
+
+
+@pytest.mark.parametrize("rotation", [-90, 90, 180])
+def test_a_remuxed_video_keeps_its_display_matrix(rotation):
+    original = files.video(size=(320, 240), rotation=rotation, metadata=True, container="mov")
+    kept = process(Upload("IMG_0042.MOV", original))
+    turned = files.described(kept.content)["rotation"]
+    assert turned == files.described(original)["rotation"] and turned % 360 == rotation % 360
+    assert files.PLACE.encode() not in kept.content
+    assert opened(kept.thumbnail).size == ((320, 240) if rotation == 180 else (240, 320))
+
+
+@pytest.mark.parametrize("container", ["mp4", "mov"])
+def test_a_video_keeps_its_first_picture_and_sound_and_loses_any_other_track(container):
+    original = files.video(seconds=3, audio=True, timecode=True, container=container)
+    sent = files.tracks(original)
+    assert [track[0] for track in sent] == ["video", "audio", "data"]  # a timecode track (tmcd)
+    kept = process(Upload("clip", original))
+    assert files.tracks(kept.content) == sent[:2] and b"tmcd" in original and b"tmcd" not in kept.content
+
+
+@pytest.mark.parametrize("container", ["mp4", "mov"])
+def test_a_stored_video_starts_with_its_index_so_it_plays_before_it_has_arrived(container):
+    original = files.video(seconds=3, audio=True, container=container)
+    order = [kind for kind, *_ in files.top_boxes(original)]
+    assert order.index(b"mdat") < order.index(b"moov")  # as a phone writes it
+    kept = [kind for kind, *_ in files.top_boxes(process(Upload("clip", original)).content)]
+    assert kept[0] == b"ftyp" and kept.index(b"moov") < kept.index(b"mdat")
+
+
+def test_the_same_recording_gives_the_same_stored_bytes_whenever_and_however_it_is_sent(tmp_path):
+    """Stored files are named by their SHA-256: a retried upload, or the same recording shared once with and
+    once without its location, must find the file stored before."""
+    with_place = files.video(seconds=3, audio=True, rotation=-90, container="mov", metadata=True)
+    without = files.video(seconds=3, audio=True, rotation=-90, container="mov")
+    assert with_place != without and files.tracks(with_place) == files.tracks(without)
+    path = tmp_path / "IMG_0042.MOV"
+    path.write_bytes(with_place)
+    first = process(Upload("IMG_0042.MOV", with_place))
+    time.sleep(1.1)  # a muxer that wrote the time would write another second now
+    with open(path, "rb") as f:
+        again = process(Upload("IMG_0042.MOV", file=f))
+        with again.open() as stream:
+            assert stream.read() == first.content
+    shared = process(Upload("shared.mov", without))
+    assert first.sha256 == again.sha256 == shared.sha256 and shared.content == first.content
+    assert len(media_prepare([Upload("a.mov", with_place), Upload("b.mov", without)])) == 1
+
+
+def test_a_video_of_more_packets_than_a_phone_records_is_refused():
+    # 2000 frames in one second: more than 240 packets a second for the length of the video, and the slack
+    crowded = files.video(seconds=1, fps=2000, size=(16, 16))
+    assert mp4_info(crowded).duration == 1
+    error = refused("clip.mp4", crowded)
+    assert error.code == "attachment_truncated"
+    assert process(Upload("ok.mp4", files.video(seconds=1, fps=240, size=(16, 16)))).duration == 1
+
+
+def test_the_remuxed_file_is_temporary_and_goes_with_the_processed_video(settings, tmp_path):
+    import gc
+
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "spool")
+    (tmp_path / "spool").mkdir()
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(files.video(seconds=3, metadata=True))
+    with open(path, "rb") as f:
+        kept = process(Upload("clip.mp4", file=f))
+        remuxed = kept.source.file
+        assert remuxed is not f and not remuxed.closed  # the stored bytes stream from the remuxed file
+        assert list((tmp_path / "spool").iterdir()) == []  # which has no name on disk
+        with kept.open() as stream:
+            assert files.PLACE.encode() not in stream.read()
+        del kept
+        gc.collect()
+        assert remuxed.closed and not f.closed  # closed with the Processed; the upload is the caller's
+    path.write_bytes(files.video(seconds=1, fps=2000, size=(16, 16)))  # refused while it is being remuxed
+    with open(path, "rb") as f, pytest.raises(ValidationFailed):
+        process(Upload("crowded.mp4", file=f))
+    assert list((tmp_path / "spool").iterdir()) == []
 
 
 def test_mp4_variants_phones_write_are_read():

@@ -54,12 +54,25 @@ def test_each_step_carries_its_own_photos_and_video(media, cast, report):
                 .values_list("action", "kind", "duration"))
     assert rows == [("report", "photo", None), ("feedback", "photo", None), ("feedback", "video", 8.0)]
     video = CaseAttachment.objects.get(case=case, kind="video")
-    digest = hashlib.sha256(clip).hexdigest()
-    assert (media / video.file.name).read_bytes() == clip and video.sha256 == digest
+    kept = (media / video.file.name).read_bytes()
+    digest = hashlib.sha256(kept).hexdigest()
+    assert files.tracks(kept) == files.tracks(clip) and video.sha256 == digest  # remuxed, named by its bytes
     # the poster is stored next to the video, under the video's own SHA-256
     assert video.thumbnail.name == f"cases/{digest[:2]}/{digest[2:4]}/{digest}.thumb.jpg"
     poster = (media / video.thumbnail.name).read_bytes()
     assert poster[:3] == b"\xff\xd8\xff" and Image.open(io.BytesIO(poster)).size == (320, 240)
+
+
+def test_a_stored_video_says_nothing_of_where_and_with_what_it_was_recorded(media, cast, report):
+    sent = files.video(seconds=3, rotation=-90, audio=True, container="mov", metadata=True)
+    assert files.PLACE.encode() in sent and files.SECRET.encode() in sent
+    case = report(attachments=[Upload("IMG_0042.MOV", sent)])
+    video = case.attachments.get()
+    kept = (media / video.file.name).read_bytes()
+    assert files.PLACE.encode() not in kept and files.SECRET.encode() not in kept and b"ISO6709" not in kept
+    assert "location" not in files.described(kept)["metadata"] and files.described(kept)["rotation"] == -90
+    assert files.tracks(kept) == files.tracks(sent) and video.sha256 == hashlib.sha256(kept).hexdigest()
+    assert (video.size, video.duration) == (len(kept), 3.0)
 
 
 def test_one_bad_file_refuses_the_step_and_writes_nothing(media, cast, report):

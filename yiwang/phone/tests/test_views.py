@@ -1,5 +1,6 @@
 """The phone pages over HTTP: who sees what, and refusals in Chinese next to the field."""
 
+import hashlib
 import re
 
 import pytest
@@ -480,6 +481,8 @@ def test_each_file_field_takes_an_mp4_or_mov_video_while_the_camera_buttons_open
 
 
 def test_a_report_with_an_mp4_video_is_made_with_the_video_and_its_poster(client, world, media):
+    from yiwang.media.tests import files
+
     category("E0102")
     data = {"contact_phone": "13812345678", "category": "E0102", "description": "路边垃圾", **IN_A}
     response = client.post("/m/report/", {**data, "photos": video_file()})
@@ -488,12 +491,15 @@ def test_a_report_with_an_mp4_video_is_made_with_the_video_and_its_poster(client
     assert (attachment.kind, attachment.width, attachment.height, attachment.duration) == ("video", 96, 64, 3.0)
     assert attachment.content_type == "video/mp4" and attachment.thumbnail
     with attachment.file.open("rb") as stored:
-        assert stored.read() == mp4()  # kept exactly as sent
+        kept = stored.read()
+    assert files.tracks(kept) == files.tracks(mp4())  # the same video, remuxed without its metadata
+    assert hashlib.sha256(kept).hexdigest() == attachment.sha256 and kept[4:8] == b"ftyp"
 
 
 def test_a_report_with_an_iphone_mov_is_made_with_the_video_kept_as_quicktime(client, world, media):
-    """An iPhone records QuickTime (.MOV, ftyp brand `qt  `): the report is made with it, kept byte for byte as
-    video/quicktime with its poster. Refused for the description first, it stays uploaded as a video too."""
+    """An iPhone records QuickTime (.MOV, ftyp brand `qt  `): the report is made with it, kept (remuxed, every
+    packet as sent) as video/quicktime with its poster. Refused for the description first, it stays uploaded as
+    a video too."""
     from yiwang.media.tests import files
 
     category("E0102")
@@ -509,7 +515,9 @@ def test_a_report_with_an_iphone_mov_is_made_with_the_video_kept_as_quicktime(cl
     assert (attachment.kind, attachment.width, attachment.height, attachment.duration) == ("video", 96, 64, 3.0)
     assert attachment.content_type == "video/quicktime" and attachment.extension == ".mov" and attachment.thumbnail
     with attachment.file.open("rb") as stored:
-        assert stored.read() == mov
+        kept = stored.read()
+    assert kept[4:12] == b"ftypqt  " and files.tracks(kept) == files.tracks(mov)
+    assert hashlib.sha256(kept).hexdigest() == attachment.sha256
 
 
 def test_a_kept_video_is_named_as_a_video_and_sent_with_the_report(client, world, media):
@@ -574,6 +582,7 @@ def test_a_big_kept_video_is_sent_again_without_being_read_into_memory(client, w
     again: the second request adds a few megabytes of Python memory, not the video's fifty."""
     import tracemalloc
 
+    from yiwang.media.tests import files
     from yiwang.media.tests.test_streaming import MB, PEAK_LIMIT, big_mp4, file_sha256
 
     category("E0102")
@@ -595,8 +604,10 @@ def test_a_big_kept_video_is_sent_again_without_being_read_into_memory(client, w
     print(f"\npeak Python memory to send a kept 50 MB video again: {used / MB:.2f} MB")
     assert used < PEAK_LIMIT
     attachment = Case.objects.get().attachments.get()
-    assert (attachment.kind, attachment.size, attachment.sha256) == ("video", 50 * MB, sha256)
-    assert file_sha256(media / attachment.file.name) == sha256
+    kept = media / attachment.file.name
+    assert (attachment.kind, attachment.sha256, attachment.size) == ("video", file_sha256(kept), kept.stat().st_size)
+    assert attachment.sha256 != sha256 and 49 * MB < attachment.size < 50 * MB  # the same packets, remuxed
+    assert files.tracks(kept.read_bytes()) == files.tracks(path.read_bytes())
 
 
 def test_the_report_page_states_the_configured_number_of_files(client, world, settings):
