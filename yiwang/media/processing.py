@@ -12,10 +12,27 @@ it may be; then the format's own decoder must read it whole:
   (ftyp brand, moov with mvhd, every box inside the file), which also gives the duration. ISO-BMFF grew out
   of QuickTime, so a MOV that starts with an ftyp box (brand `qt  `, as iPhones write it) has the same
   boxes and is walked and decoded the same way, under the same limits; an older QuickTime file without an
-  ftyp box is refused by type. Videos are kept as uploaded: re-encoding video would cost seconds of CPU per
-  upload for nothing gained, and a valid box structure served as a video type with nosniff is inert.
-  Their poster — the thumbnail of a video — is the first frame that decodes, read with PyAV (whose wheels
-  bundle the ffmpeg libraries) after the box walk has passed: ffmpeg's mov/mp4 demuxer alone, which reads MP4
+  ftyp box is refused by type.
+
+  A phone's video says where it was recorded (`©xyz` in udta, `com.apple.quicktime.location.ISO6709` in meta,
+  sometimes a timed metadata track), when, and on which device and software — and it is served to staff, the
+  reporter and, when public, anyone. So once the box walk and its limits have passed, the video is remuxed
+  (`_remux`): ffmpeg's mov/mp4 demuxer (as below) hands its packets, undecoded, to the muxer of the same
+  container (MP4 stays MP4, MOV stays MOV) — the first video stream and the first audio stream only (a sound
+  ffmpeg cannot read, or the container cannot hold, is left out: the picture is the evidence), no
+  container or stream metadata, no data, timecode, timed-metadata or subtitle track, and creation times of
+  zero. Re-encoding would cost seconds of CPU per upload and lose quality; a copy costs a file write. What is
+  kept: every packet of those two streams (so the pictures, sound, codec, size and duration), the display matrix
+  (codec side data: a video recorded held upright stays upright) and the video's sample entry code (an
+  iPhone's `hvc1` HEVC, which Safari needs; ffmpeg would choose `hev1`). The muxer writes the moov first
+  (faststart: a phone plays the video before it has all arrived) and bit-exact (no clock, no version string),
+  so the same recording always gives the same bytes — files are stored by their SHA-256, and a retried upload
+  must find the one stored before. More packets than `PACKETS_PER_SECOND` per second of the video's length
+  (plus slack) is no phone's video and is refused as damaged. What is stored — its SHA-256, size, duration,
+  width, height and poster — is the remuxed file's.
+
+  A video's poster — its thumbnail — is the first frame that decodes, read with PyAV (whose wheels
+  bundle the ffmpeg libraries) from the remuxed file: ffmpeg's mov/mp4 demuxer alone, which reads MP4
   and MOV alike (never one the bytes might steer ffmpeg to), the first video stream alone, one decoding
   thread, at most `POSTER_PACKETS` packets, and no frame over `YIWANG_MAX_PHOTO_PIXELS` (checked on the track
   header, on the decoder's parameters and on the frame; ffmpeg's own `max_pixels`, at twice that, stops a
@@ -33,9 +50,11 @@ it may be; then the format's own decoder must read it whole:
 An upload is either bytes or a file (Django spools uploads over FILE_UPLOAD_MAX_MEMORY_SIZE to a temporary
 file). A file is never read whole into memory: its format is sniffed from its first bytes, its size taken
 from the file before anything else is read, a video's boxes are walked by seeking from header to header
-(reading only the few header bytes of mvhd/mehd/tkhd), its SHA-256 is computed chunk by chunk, its poster
-is decoded by ffmpeg reading the file through PyAV (the moov index and the first packets only), and storage
-later streams it from the file (`Processed.open`). A photo (at most YIWANG_MAX_PHOTO_BYTES) is decoded by
+(reading only the few header bytes of mvhd/mehd/tkhd), it is remuxed by ffmpeg packet by packet into a
+temporary file (in FILE_UPLOAD_TEMP_DIR; its name is removed as soon as it is open, and the file is closed
+with the Processed that streams from it), whose SHA-256 is computed chunk by chunk, whose poster is decoded
+by ffmpeg through PyAV (the moov index and the first packets only), and from which storage later streams
+(`Processed.open`). A video given as bytes gives bytes. A photo (at most YIWANG_MAX_PHOTO_BYTES) is decoded by
 Pillow straight from the file.
 
 Decompression bombs (a small file that decodes to gigapixels) are refused from the header, before any pixel
@@ -168,7 +187,8 @@ MOV_BRANDS = {b"qt  "}
 class Processed:
     """A checked file, ready to store: the bytes to keep (re-encoded for a photo), their SHA-256, and a
     thumbnail (a photo's, or a video's poster frame). A video uploaded as a file keeps no bytes here: `content`
-    is None and `source` is the upload, streamed from when it is stored (`open()`)."""
+    is None and `source` is its remuxed copy, a nameless temporary file streamed from when it is stored
+    (`open()`) and closed when this object goes."""
 
     name: str
     kind: str
