@@ -278,6 +278,8 @@ def test_the_same_recording_gives_the_same_stored_bytes_whenever_and_however_it_
     shared = process(Upload("shared.mov", without))
     assert first.sha256 == again.sha256 == shared.sha256 and shared.content == first.content
     assert len(media_prepare([Upload("a.mov", with_place), Upload("b.mov", without)])) == 1
+    # a stored video sent again (a phone form keeps the videos of a refused report) is the file stored before
+    assert process(Upload("kept.mov", first.content)).content == first.content
 
 
 def test_a_video_of_more_packets_than_a_phone_records_is_refused():
