@@ -188,7 +188,6 @@ def phone_report(*, actor, channel: str, same_as=None, fixed_result: str = "", f
     return case
 
 
-
 # --- photos kept while a form is refused ----------------------------------------------------------------------
 
 def photos_keep(*, uploads: Iterable, room: int) -> tuple[list[dict], list[str]]:

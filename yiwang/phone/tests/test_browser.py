@@ -2,7 +2,7 @@
 
 import pytest
 
-from yiwang.web.testing.browser import axe_violations, screenshot
+from yiwang.web.testing.browser import axe_violations, screenshot, signed_in
 
 from .conftest import IN_A, category
 
@@ -186,7 +186,6 @@ def test_without_javascript_a_refused_fix_on_the_spot_keeps_its_photo(new_page, 
     category chosen and shows the after-photo already uploaded; sent again without choosing it, the fix has it."""
     import io
 
-    from django.test import Client
     from PIL import Image
 
     from yiwang.cases.models import Case
@@ -194,11 +193,7 @@ def test_without_javascript_a_refused_fix_on_the_spot_keeps_its_photo(new_page, 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
     case = report(actor=cast.resident, category=None)
-    client = Client()
-    client.force_login(cast.grid_worker)
-    page = new_page("phone", java_script_enabled=False)
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server.url}])
+    page = signed_in(new_page("phone", java_script_enabled=False), live_server, cast.grid_worker)
     photo = io.BytesIO()
     Image.new("RGB", (120, 90), "green").save(photo, "JPEG")
     page.goto(f"{live_server.url}/m/grid/case/{case.pk}/")
@@ -282,7 +277,6 @@ def test_a_video_chosen_from_the_album_is_previewed_as_a_video_and_sent_untouche
 def test_chromium_plays_an_iphone_mov_as_the_app_serves_it(new_page, live_server, cast, report, settings, tmp_path):
     """An H.264 .MOV is served as video/quicktime (with nosniff, in byte ranges): the player on the reporter's
     case page plays it in Chromium, as it plays an MP4, and shows its poster."""
-    from django.test import Client
 
     from yiwang.media.processing import Upload
     from yiwang.media.tests import files
@@ -292,11 +286,7 @@ def test_chromium_plays_an_iphone_mov_as_the_app_serves_it(new_page, live_server
     mov = files.video(seconds=2, fps=10, size=(320, 240), codec="h264", container="mov")
     case = report(actor=cast.resident, attachments=[Upload("IMG_0042.MOV", mov)])
     assert case.attachments.get().content_type == "video/quicktime"
-    client = Client()
-    client.force_login(cast.resident)
-    page = new_page("phone")
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server.url}])
+    page = signed_in(new_page("phone"), live_server, cast.resident)
     page.goto(f"{live_server.url}/m/mine/{case.pk}/")
     video = page.locator(".thumbs video")
     assert video.count() == 1 and video.get_attribute("aria-label") == "视频 1"
@@ -326,7 +316,6 @@ def test_a_fix_on_the_spot_with_a_video_from_the_album_needs_no_photo(new_page, 
                                                                       tmp_path):
     """The grid worker's fix: the camera button asks for a photo, but a video chosen with the album button fills
     the required field — its name is read out, and the fix is sent with it."""
-    from django.test import Client
 
     from yiwang.cases.models import Case
     from yiwang.media.tests import files
@@ -334,11 +323,7 @@ def test_a_fix_on_the_spot_with_a_video_from_the_album_needs_no_photo(new_page, 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
     case = report(actor=cast.resident)
-    client = Client()
-    client.force_login(cast.grid_worker)
-    page = new_page("phone")
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server.url}])
+    page = signed_in(new_page("phone"), live_server, cast.grid_worker)
     page.goto(f"{live_server.url}/m/grid/case/{case.pk}/")
     form = "form[action$='/self-handle/']"
     page.fill("#fix-result", "已清理干净")
@@ -360,17 +345,12 @@ def test_a_fix_on_the_spot_with_a_video_from_the_album_needs_no_photo(new_page, 
 def test_the_grid_workers_map_shows_the_grid_and_its_cases(new_page, live_server, cast, report):
     """The map of my grid: its outline and a dot per open case in the deadline's colour, without a script error
     (a dot added before the map had a view broke the whole map)."""
-    from django.test import Client
 
     report(actor=cast.resident)
     report(actor=cast.resident)
-    client = Client()
-    client.force_login(cast.grid_worker)
-    page = new_page("phone")
+    page = signed_in(new_page("phone"), live_server, cast.grid_worker)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                               "url": live_server.url}])
     page.goto(f"{live_server.url}/m/grid/")
     page.wait_for_selector("#grid-map path[data-light]")
     assert errors == []

@@ -42,3 +42,15 @@ def screenshot(page, name: str) -> Path:
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def signed_in(page, live_server, user):
+    """`page` signed in as `user` without a sign-in form (a resident signs in by SMS code): the session of a test
+    client logged in as them, handed to the browser as its cookie. Returns the page."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                               "url": live_server.url}])
+    return page
