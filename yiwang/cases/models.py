@@ -266,7 +266,9 @@ def attachment_path(instance, filename):
 class CaseAttachment(models.Model):
     """A photo or video carried by a step (the report, feedback, verification, self-handling). Written by
     yiwang.media.services: a photo is a re-encoded JPEG without metadata with a thumbnail next to it, a video
-    an MP4 or MOV as uploaded. Files are named by the SHA-256 of their bytes, so rows may share one file."""
+    an MP4 or MOV as uploaded (without its metadata), and for a video that not every browser plays (an iPhone's
+    HEVC) a playable H.264 copy made afterwards by the task worker. Files are named by the SHA-256 of the
+    uploaded bytes as stored, so rows may share one file."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments")
     action = models.CharField(_("step"), max_length=32)
@@ -280,6 +282,11 @@ class CaseAttachment(models.Model):
     height = models.PositiveIntegerField(_("height"), null=True, blank=True)
     duration = models.FloatField(_("duration (seconds)"), null=True, blank=True)
     sha256 = models.CharField(max_length=64, editable=False, db_index=True)
+    # A video's codecs as stored ("hevc+aac"; yiwang.media.processing.Processed.codecs); empty for a photo.
+    codecs = models.CharField(_("codecs"), max_length=32, blank=True, editable=False)
+    # A copy of a video that every browser plays, when the video itself is not one (media_playable_make).
+    playable = models.FileField(_("playable copy"), max_length=255, blank=True, editable=False)
+    playable_tries = models.PositiveSmallIntegerField(default=0, editable=False)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
     created_at = models.DateTimeField(_("time"))
@@ -292,6 +299,15 @@ class CaseAttachment(models.Model):
 
     def __str__(self):
         return self.file.name
+
+    @property
+    def copy_pending(self) -> bool:
+        """A video not every browser plays whose playable copy is still to come."""
+        from yiwang.media.processing import plays_everywhere
+        from yiwang.media.services import PLAYABLE_TRIES
+
+        return (self.kind == AttachmentKind.VIDEO and bool(self.codecs) and not plays_everywhere(self.codecs)
+                and not self.playable and self.playable_tries < PLAYABLE_TRIES)
 
 
 def open_cases_sql(index: str) -> tuple[str, str]:

@@ -38,7 +38,7 @@ from yiwang.core.services import audit_write, snapshot
 from yiwang.geo.models import Grid, Region
 from yiwang.geo.selectors import grid_locate, located_grid
 from yiwang.media.processing import Processed, Upload
-from yiwang.media.services import media_prepare, media_write
+from yiwang.media.services import media_playable_later, media_prepare, media_write
 from yiwang.notifications.services import case_event_publish, notify
 from yiwang.org.choices import LimitStep, Urgency
 from yiwang.org.models import Category, Unit
@@ -189,9 +189,13 @@ def _attach(case: Case, stored: list, *, action: str, actor, now: dt.datetime, p
                            thumbnail=s.thumbnail_name, content_type=s.item.content_type,
                            extension=s.item.extension, size=s.item.size,
                            width=s.item.width, height=s.item.height, duration=s.item.duration,
-                           sha256=s.item.sha256, uploaded_by=actor, created_at=now, is_public=public)
+                           sha256=s.item.sha256, codecs=s.item.codecs, uploaded_by=actor, created_at=now,
+                           is_public=public)
             for s in stored]
-    return [row.pk for row in CaseAttachment.objects.bulk_create(rows)] if rows else []
+    if not rows:
+        return []
+    media_playable_later([s.item for s in stored])  # after commit: a copy of a video not every browser plays
+    return [row.pk for row in CaseAttachment.objects.bulk_create(rows)]
 
 
 def _store(case: Case, checked: list[Processed], *, action: str, actor, now: dt.datetime,

@@ -40,6 +40,11 @@ it may be; then the format's own decoder must read it whole:
   turned upright (the track's display matrix, as a phone held upright records it) and made into
   the same 320-pixel JPEG as a photo's thumbnail (`_thumbnail`).
 
+  Not every browser plays what a phone records (an iPhone's HEVC: Chrome, Edge and Firefox only where the
+  graphics chip decodes it). A stored video records its codecs (`Processed.codecs`); one that is not H.264 with
+  AAC or MP3 sound gets a copy every browser plays (`playable_copy`), made later by the task worker
+  (yiwang.media.services). The stored video stays as it is: it is the evidence.
+
   A valid box structure is not yet a video. A file in which PyAV finds no video stream, or one it has no
   decoder for (an audio-only recording, a box structure written by hand), is refused as
   `attachment_no_video`: the file is intact, so "damaged" would mislead the person who sent it. A video
@@ -202,6 +207,7 @@ class Processed:
     thumbnail: bytes | None = None
     source: Upload | None = None
     source_size: int | None = None
+    codecs: str = ""  # a video's: its video codec, and its audio codec after a "+" ("hevc+aac")
 
     @property
     def size(self) -> int:
@@ -597,7 +603,7 @@ class _NoFrame(Exception):
 
 # What PyAV raises on a file it cannot read: FFmpegError (each also a ValueError, OSError, EOFError … by
 # kind), and the plain errors of its wrappers. A mistake of ours (AttributeError, TypeError) is not a refusal.
-_AV_ERRORS = (av.FFmpegError, OSError, ValueError, EOFError, RuntimeError, MemoryError)
+AV_ERRORS = (av.FFmpegError, OSError, ValueError, EOFError, RuntimeError, MemoryError)
 
 
 def _too_many_pixels(width: int | None, height: int | None) -> bool:
@@ -615,7 +621,7 @@ def _upright(image: Image.Image, rotation: float) -> Image.Image:
 
 def _poster_frame(stream: IO[bytes]) -> Image.Image:
     """The first frame of the first video stream that decodes, upright, as an RGB image at most POSTER_SIDE
-    on a side. Raises _NoVideo, _NoFrame, _Bomb, or what PyAV raises (`_AV_ERRORS`)."""
+    on a side. Raises _NoVideo, _NoFrame, _Bomb, or what PyAV raises (`AV_ERRORS`)."""
     # The limit itself is checked on the header's and the frame's size; ffmpeg's max_pixels, which counts
     # the padded buffers a decoder allocates (up to 1.6 times the frame for a small mpeg4 one), is a backstop
     # twice as large against a stream whose frames are larger than its header says.
@@ -667,7 +673,7 @@ def _refusals(upload: Upload) -> Iterator[None]:
         raise refuse_no_video(upload) from None
     except _Bomb:
         raise refuse_bomb(upload) from None
-    except (_NoFrame, _TooManyPackets, *_AV_ERRORS):
+    except (_NoFrame, _TooManyPackets, *AV_ERRORS):
         raise refuse_truncated(upload) from None
 
 
@@ -696,20 +702,21 @@ class _TooManyPackets(Exception):
     pass
 
 
-def _temporary_path(suffix: str) -> str:
+def temporary_path(suffix: str) -> str:
     directory = settings.FILE_UPLOAD_TEMP_DIR or None
     fd, path = tempfile.mkstemp(prefix="yiwang-remux-", suffix=suffix, dir=directory)
     os.close(fd)
     return path
 
 
-def _remux(source: IO[bytes], fmt: Format, duration: float, path: str) -> None:
+def _remux(source: IO[bytes], fmt: Format, duration: float, path: str) -> str:
     """The video copied packet by packet (nothing decoded) into a new file of its container (MP4 or MOV): the
     first video stream and the first audio stream, nothing else — no container or stream metadata, no data,
     timed-metadata, timecode or subtitle track. The display matrix is the video stream's codec side data, so a
     video recorded held upright stays upright. Written to `path` (ffmpeg writes the file itself, by its path:
     faststart reopens it to move the moov to the front; "file:" so that no other protocol is ever taken from
-    the path). Raises _NoVideo, _Bomb, _TooManyPackets, or what PyAV raises."""
+    the path). The codecs kept, as `Processed.codecs` names them. Raises _NoVideo, _Bomb, _TooManyPackets, or
+    what PyAV raises."""
     limit = settings.YIWANG_MAX_PHOTO_PIXELS
     backstop = {"max_pixels": str(2 * limit)}
     most = math.ceil(duration * PACKETS_PER_SECOND) + PACKETS_SLACK
@@ -747,6 +754,7 @@ def _remux(source: IO[bytes], fmt: Format, duration: float, path: str) -> None:
                     raise _TooManyPackets()
                 packet.stream = copies[index]
                 output.mux(packet)
+    return "+".join(stream.codec_context.name for stream in kept)
 
 
 def _video(upload: Upload, fmt: Format, size: int) -> Processed:
@@ -760,10 +768,10 @@ def _video(upload: Upload, fmt: Format, size: int) -> Processed:
         if _too_many_pixels(info.width, info.height):  # the track header's size, before ffmpeg reads a byte
             raise refuse_bomb(upload)
         # A temporary file that no error leaves behind: its name is removed once it is open (or failed).
-        path = _temporary_path(fmt.extension)
+        path = temporary_path(fmt.extension)
         try:
             with _refusals(upload):
-                _remux(stream, fmt, info.duration, path)
+                codecs = _remux(stream, fmt, info.duration, path)
             remuxed = open(path, "rb")  # noqa: SIM115 — closed below, or with the Processed that streams from it
         finally:
             os.unlink(path)
@@ -787,10 +795,108 @@ def _video(upload: Upload, fmt: Format, size: int) -> Processed:
         raise
     processed = Processed(name=upload.name, kind=fmt.kind, content_type=fmt.content_type,
                           extension=fmt.extension, sha256=sha256, width=info.width, height=info.height,
-                          duration=round(info.duration, 3), thumbnail=thumbnail, **kept)
+                          duration=round(info.duration, 3), thumbnail=thumbnail, codecs=codecs, **kept)
     if upload.content is None:
         weakref.finalize(processed, remuxed.close)  # the temporary file goes with the Processed
     return processed
+
+
+# --- a copy every browser plays -----------------------------------------------------------------------------
+
+# What every browser a district's staff and residents use plays in a <video>: H.264 pictures, AAC or MP3 sound
+# (or none). An iPhone records HEVC by default, which Chrome, Edge and Firefox play only where the computer's
+# graphics chip decodes it — on many office PCs and on Linux, not at all.
+EVERYWHERE_VIDEO = {"h264"}
+EVERYWHERE_AUDIO = {"", "aac", "mp3"}
+PLAYS_EVERYWHERE = sorted(f"{video}+{audio}" if audio else video for video in EVERYWHERE_VIDEO
+                          for audio in EVERYWHERE_AUDIO)  # as `Processed.codecs` names them
+COPY_SIDE = 1280  # the copy's longer side at most (720p): enough to see what is shown, cheap to make and send
+COPY_FPS = 30  # a slow-motion recording (120 or 240 a second) is copied at this rate
+COPY_OPTIONS = {"preset": "veryfast", "crf": "26", "profile": "main", "g": "60", "threads": "1"}
+COPY_AUDIO_RATE = 48_000
+_TURNS = {-90: [("transpose", "clock")], 270: [("transpose", "clock")], 90: [("transpose", "cclock")],
+          -270: [("transpose", "cclock")], 180: [("hflip", None), ("vflip", None)],
+          -180: [("hflip", None), ("vflip", None)]}
+
+
+def plays_everywhere(codecs: str) -> bool:
+    """Whether a stored video (by its `Processed.codecs`) plays in every browser as it is."""
+    video, _, audio = codecs.partition("+")
+    return video in EVERYWHERE_VIDEO and audio in EVERYWHERE_AUDIO
+
+
+def _copy_geometry(source: IO[bytes]) -> tuple[list, int, int]:
+    """The filters that turn the first frame upright, and the copy's width and height (even, as H.264 needs,
+    at most COPY_SIDE on the longer side)."""
+    source.seek(0)
+    with av.open(source, mode="r", format="mp4") as container:
+        frame = next(container.decode(video=0))
+        turns = _TURNS.get(round(frame.rotation or 0), [])
+        width, height = frame.width, frame.height
+    if turns and turns[0][0] == "transpose":
+        width, height = height, width
+    scale = min(1.0, COPY_SIDE / max(width, height))
+    return turns, max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
+def playable_copy(source: IO[bytes], path: str) -> None:
+    """A copy of a stored video that every browser plays, written as an MP4 to `path`: its first video stream
+    decoded, turned upright, scaled to at most COPY_SIDE, at most COPY_FPS frames a second, encoded as H.264
+    (x264, one thread: this runs in the task worker, beside the web workers), with its first audio stream as
+    AAC. Like the stored video, no metadata and the index first. Raises what PyAV raises (`AV_ERRORS`)."""
+    backstop = {"max_pixels": str(2 * settings.YIWANG_MAX_PHOTO_PIXELS)}
+    turns, width, height = _copy_geometry(source)
+    source.seek(0)
+    with av.open(source, mode="r", format="mp4", options=backstop) as container:
+        video = container.streams.video[0]
+        audio = next((s for s in container.streams.audio if s.codec_context is not None), None)
+        video.codec_context.thread_count = 1
+        fast = video.average_rate is not None and video.average_rate > COPY_FPS
+        with av.open("file:" + path, mode="w", format="mp4", options=_MUX_OPTIONS) as output:
+            picture = output.add_stream("libx264", rate=COPY_FPS if fast else (video.average_rate or COPY_FPS),
+                                        options=COPY_OPTIONS)
+            picture.width, picture.height, picture.pix_fmt = width, height, "yuv420p"
+            graph = av.filter.Graph()
+            nodes = [graph.add_buffer(template=video)]
+            nodes += [graph.add(name, argument) for name, argument in turns]
+            if fast:
+                nodes.append(graph.add("fps", str(COPY_FPS)))
+            nodes += [graph.add("scale", f"{width}:{height}"), graph.add("format", "yuv420p"),
+                      graph.add("buffersink")]
+            graph.link_nodes(*nodes).configure()
+            sound = resampler = None
+            if audio is not None:
+                sound = output.add_stream("aac", rate=COPY_AUDIO_RATE)
+                sound.layout, sound.bit_rate = "stereo", 96_000
+                resampler = av.AudioResampler(format="fltp", layout="stereo", rate=COPY_AUDIO_RATE,
+                                              frame_size=1024)
+
+            def encode_filtered():
+                while True:
+                    try:
+                        frame = graph.vpull()
+                    except (av.BlockingIOError, av.EOFError):
+                        return
+                    if picture.codec_context.time_base is None:
+                        picture.codec_context.time_base = frame.time_base
+                    frame.pict_type = av.video.frame.PictureType.NONE  # the encoder chooses
+                    output.mux(picture.encode(frame))
+
+            for packet in container.demux([video] + ([audio] if audio is not None else [])):
+                for frame in packet.decode():
+                    if packet.stream is video:
+                        graph.vpush(frame)
+                        encode_filtered()
+                    else:
+                        for chunk in resampler.resample(frame):
+                            output.mux(sound.encode(chunk))
+            graph.vpush(None)
+            encode_filtered()
+            output.mux(picture.encode())
+            if sound is not None:
+                for chunk in resampler.resample(None):
+                    output.mux(sound.encode(chunk))
+                output.mux(sound.encode())
 
 
 # --- one file -----------------------------------------------------------------------------------------------

@@ -16,17 +16,29 @@ not created here and is never deleted here.
 from __future__ import annotations
 
 import logging
+import os
 import weakref
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import IO
 
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
-from yiwang.media.processing import Processed, Upload, process, refuse_count
+from yiwang.media.processing import (
+    AV_ERRORS,
+    PLAYS_EVERYWHERE,
+    Processed,
+    Upload,
+    playable_copy,
+    plays_everywhere,
+    process,
+    refuse_count,
+    temporary_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +75,16 @@ class Stored:
     thumbnail_name: str
 
 
-def _write(storage: Storage, name: str, content: bytes | Processed) -> bool:
-    """Write `content` (bytes, or a processed file's kept bytes streamed from where they are — a video from
-    its uploaded file, chunk by chunk) as `name` unless it is already there; True if this call created it."""
+def _write(storage: Storage, name: str, content: bytes | Processed | IO[bytes]) -> bool:
+    """Write `content` (bytes, a processed file's kept bytes streamed from where they are — a video from
+    its uploaded file, chunk by chunk — or an open file) as `name` unless it is already there; True if this
+    call created it."""
     if storage.exists(name):
         return False
     if isinstance(content, bytes):
         saved = storage.save(name, ContentFile(content))
+    elif not isinstance(content, Processed):
+        saved = storage.save(name, File(content, name=name))
     else:
         with content.open() as stream:
             # A plain File over the stream: the storage copies it in chunks (and cannot move a temporary
@@ -118,11 +133,17 @@ def _suspect_unless_kept(storage: Storage, names: list[str], state: dict) -> Non
         _suspects.append((storage, names))
 
 
+def _used(names) -> set[str]:
+    """Those of `names` that an attachment row refers to: as its file, its thumbnail or its playable copy."""
+    from yiwang.cases.models import CaseAttachment
+
+    rows = CaseAttachment.objects.filter(Q(file__in=names) | Q(thumbnail__in=names) | Q(playable__in=names))
+    return {name for row in rows.values_list("file", "thumbnail", "playable") for name in row if name}
+
+
 def media_cleanup(**signal_kwargs) -> int:
     """Delete the files of rolled-back steps that no attachment refers to; the number deleted. Connected to
     request_finished and called before every write; a database error leaves the suspects for the next run."""
-    from yiwang.cases.models import CaseAttachment
-
     batch = []
     while _suspects:
         batch.append(_suspects.popleft())
@@ -131,8 +152,7 @@ def media_cleanup(**signal_kwargs) -> int:
     names = {name for _storage, group in batch for name in group}
     try:
         with transaction.atomic():  # inside a step: a failure here must not spoil the step's transaction
-            used = {name for pair in CaseAttachment.objects.filter(Q(file__in=names) | Q(thumbnail__in=names))
-                    .values_list("file", "thumbnail") for name in pair}
+            used = _used(names)
     except Exception:  # noqa: BLE001 — a cleanup must not break the request it follows
         log.exception("could not check rolled-back media; will try again")
         _suspects.extend(batch)
@@ -176,7 +196,6 @@ def media_orphans_sweep(*, now=None, older_than_hours: float = 24, storage: Stor
     deleted."""
     import datetime as dt
 
-    from yiwang.cases.models import CaseAttachment
     from yiwang.core import clock
 
     storage = storage or default_storage
@@ -196,8 +215,7 @@ def media_orphans_sweep(*, now=None, older_than_hours: float = 24, storage: Stor
     batch: list[str] = []
 
     def settle(names: list[str]) -> int:
-        used = {name for pair in CaseAttachment.objects.filter(Q(file__in=names) | Q(thumbnail__in=names))
-                .values_list("file", "thumbnail") for name in pair}
+        used = _used(names)
         orphans = [name for name in names if name not in used and storage.get_modified_time(name) < cutoff]
         _delete(storage, orphans)
         return len(orphans)
@@ -211,3 +229,93 @@ def media_orphans_sweep(*, now=None, older_than_hours: float = 24, storage: Stor
     if deleted:
         log.info("removed %d orphaned media files", deleted)
     return deleted
+
+
+# --- playable copies ------------------------------------------------------------------------------------------
+# A video not every browser plays (an iPhone's HEVC; see yiwang.media.processing.playable_copy) gets an H.264
+# copy, made by the task worker after the step that brought it commits, stored next to it as
+# `<sha256>.play.mp4` and shared by every row of the same video. The pages and the API offer the copy first.
+# A copy that cannot be made is tried again by the periodic pickup, at most PLAYABLE_TRIES times; the video
+# itself is kept whatever happens.
+
+PLAYABLE_TRIES = 3
+
+
+def playable_name(sha256: str) -> str:
+    return storage_name(sha256, ".play.mp4")
+
+
+def _waiting():
+    """Video rows that need a copy and have none yet (rows stored before codecs were recorded are left)."""
+    from yiwang.cases.choices import AttachmentKind
+    from yiwang.cases.models import CaseAttachment
+
+    return (CaseAttachment.objects.filter(kind=AttachmentKind.VIDEO, playable="", playable_tries__lt=PLAYABLE_TRIES)
+            .exclude(codecs="").exclude(codecs__in=PLAYS_EVERYWHERE))
+
+
+def media_playable_later(items: Iterable[Processed]) -> None:
+    """After the caller's transaction commits, queue a copy of each of `items` that is a video not every
+    browser plays. A queue that is down loses nothing: `media_playable_backlog` finds the rows."""
+    digests = sorted({item.sha256 for item in items if item.codecs and not plays_everywhere(item.codecs)})
+    if not digests:
+        return
+
+    def enqueue():
+        from yiwang.media import tasks
+
+        for sha256 in digests:
+            try:
+                tasks.make_playable(sha256)
+            except Exception:  # noqa: BLE001 — the periodic pickup makes it
+                log.warning("could not queue a playable copy of %s", sha256, exc_info=True)
+
+    transaction.on_commit(enqueue, robust=True)
+
+
+def media_playable_make(*, sha256: str) -> str | None:
+    """Make the playable copy of the stored video `sha256` and point its rows at it; the copy's name, or None
+    when no row waits for one or the video cannot be copied (its rows then count one more try). Journaled per
+    row (`attachment.playable`, by the system)."""
+    from yiwang.cases.models import CaseAttachment
+    from yiwang.core.models import AuditEntry
+    from yiwang.core.services import audit_entry
+
+    waiting = list(_waiting().filter(sha256=sha256).values_list("pk", "file"))
+    if not waiting:
+        return None
+    storage = default_storage
+    name = playable_name(sha256)
+    if not storage.exists(name):
+        path = temporary_path(".mp4")
+        try:
+            try:
+                with storage.open(waiting[0][1], "rb") as source:
+                    playable_copy(source, path)
+            except (*AV_ERRORS, StopIteration, IndexError):
+                log.warning("could not make a playable copy of %s", sha256, exc_info=True)
+                CaseAttachment.objects.filter(pk__in=[pk for pk, _file in waiting]).update(
+                    playable_tries=F("playable_tries") + 1)
+                return None
+            with open(path, "rb") as copy:
+                _write(storage, name, copy)
+        finally:
+            os.unlink(path)
+    with transaction.atomic():
+        rows = list(CaseAttachment.objects.select_for_update().select_related("case")
+                    .filter(pk__in=[pk for pk, _file in waiting], playable=""))
+        for row in rows:
+            row.playable = name
+        CaseAttachment.objects.bulk_update(rows, ["playable"])
+        AuditEntry.objects.bulk_create([
+            audit_entry(actor=None, action="attachment.playable", obj=row, before={"playable": ""},
+                        after={"playable": name}, scope_path=row.case.region_path)
+            for row in rows])
+    return name
+
+
+def media_playable_backlog(*, limit: int = 20) -> int:
+    """Make the copies still missing — a queue entry lost, a worker stopped, a try that failed — at most
+    `limit` videos a run, oldest first; the number made. Periodic."""
+    digests = list(dict.fromkeys(_waiting().order_by("pk").values_list("sha256", flat=True)[:limit * 10]))
+    return sum(1 for sha256 in digests[:limit] if media_playable_make(sha256=sha256))

@@ -38,6 +38,9 @@ class AttachmentSerializer(serializers.Serializer):
     duration = serializers.FloatField(allow_null=True, help_text="Seconds, for a video.")
     url = serializers.CharField()
     thumb_url = serializers.CharField(allow_null=True, help_text="A 320-pixel JPEG: a photo's thumbnail or a video's poster frame.")
+    play_url = serializers.CharField(allow_null=True, help_text=(
+        "A video's H.264 MP4 copy that every browser plays, made shortly after the upload when the video "
+        "itself is not one (an iPhone's HEVC); null until then, and for a photo or a video every browser plays."))
     action = serializers.CharField(help_text="The step that brought it: report, feedback, verify, rework, "
                                              "self_handle.")
     created_at = serializers.DateTimeField()
@@ -61,7 +64,8 @@ def attachments_of(serializer, case) -> list[dict]:
     return AttachmentSerializer([{
         "id": a.pk, "kind": a.kind, "content_type": a.content_type, "size": a.size, "width": a.width,
         "height": a.height, "duration": a.duration, "url": _url(request, "media:attachment", a.pk),
-        "thumb_url": _url(request, "media:thumbnail", a.pk) if a.thumbnail else None, "action": a.action,
+        "thumb_url": _url(request, "media:thumbnail", a.pk) if a.thumbnail else None,
+        "play_url": _url(request, "media:playable", a.pk) if a.playable else None, "action": a.action,
         "created_at": a.created_at,
     } for a in cache.get(case.pk, [])], many=True).data
 
@@ -143,6 +147,7 @@ class _AttachmentView(APIView):
     permission_classes = [IsAuthenticated]
     content_negotiation_class = _FirstRenderer
     thumbnail = False
+    playable = False
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
                               (206, "application/octet-stream"): OpenApiTypes.BINARY,
@@ -155,6 +160,11 @@ class _AttachmentView(APIView):
                 raise NotFound()
             return serve(request, attachment.thumbnail.name, "image/jpeg", f'"{attachment.sha256}-thumb"',
                          f"{attachment.pk}-thumb.jpg")
+        if self.playable:
+            if not attachment.playable:
+                raise NotFound()
+            return serve(request, attachment.playable.name, "video/mp4", f'"{attachment.sha256}-play"',
+                         f"{attachment.pk}-play.mp4")
         return serve(request, attachment.file.name, attachment.content_type, f'"{attachment.sha256}"',
                      f"{attachment.pk}{attachment.extension}")
 
@@ -167,3 +177,9 @@ class ThumbnailView(_AttachmentView):
     """A photo's 320-pixel JPEG thumbnail, or a video's poster frame."""
 
     thumbnail = True
+
+
+class PlayableView(_AttachmentView):
+    """A video's H.264 copy that every browser plays (404 until it is made, and for a video that needs none)."""
+
+    playable = True

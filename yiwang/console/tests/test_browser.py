@@ -206,3 +206,41 @@ def test_a_video_plays_on_the_case_page(page, live_server, cast, loop, settings,
     })""")
     assert played.get("ready", 0) >= 2 and played["width"] == 320, played
     no_violations(page)
+
+
+def test_an_iphones_hevc_video_plays_through_its_copy(page, live_server, cast, loop, settings, tmp_path):
+    """Chromium plays no HEVC (the video itself fails: "no supported streams"), nor do most office browsers.
+    Once the report commits, the task worker (run in-process here) makes the H.264 copy, and the page's
+    player plays that, upright."""
+    from huey.contrib.djhuey import HUEY
+
+    from yiwang.cases.services import Upload
+    from yiwang.media.tests import files
+    from yiwang.media.tests.test_playable import hevc_or_skip
+
+    hevc_or_skip()
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    was, HUEY.immediate = HUEY.immediate, True
+    try:
+        case = loop("reported", attachments=[Upload(name="IMG_0042.MOV", content=files.video(
+            seconds=2, fps=10, size=(320, 240), codec="hevc", rotation=-90, container="mov"))])
+    finally:
+        HUEY.immediate = was
+    attachment = case.attachments.get()
+    assert attachment.codecs == "hevc" and attachment.playable
+    sign_in(page, live_server, cast.shift_lead)
+    page.goto(f"{live_server.url}/console/cases/{case.pk}/")
+    video = page.locator(".thumbs video")
+    played = video.evaluate("""(video) => new Promise((done) => {
+        video.muted = true;
+        video.addEventListener("loadeddata", () => done({ready: video.readyState, width: video.videoWidth,
+                                                          height: video.videoHeight, src: video.currentSrc}));
+        setTimeout(() => done({timeout: video.readyState, error: video.error && video.error.message}), 10000);
+        video.preload = "auto";
+        video.load();
+    })""")
+    assert played.get("ready", 0) >= 2 and (played["width"], played["height"]) == (240, 320), played
+    assert played["src"].endswith(f"/media/cases/{attachment.pk}/play/")
+    assert page.locator("[data-copy-pending]").count() == 0
+    no_violations(page)
