@@ -14,8 +14,9 @@ $PY manage.py migrate --no-input -v 0
 $PY manage.py collectstatic --no-input -v 0
 $PY manage.py seed_demo --if-missing
 # The task queue's worker: the deadline sweep every minute and other background work. Without REDIS_URL it
-# shares a SQLite queue file under var/ with the web workers, so it needs no broker.
-$PY manage.py run_huey --workers 1 --flush-locks > var/tasks.log 2>&1 &
+# shares a SQLite queue file under var/ with the web workers, so it needs no broker. Two threads: one may be
+# making a video's playable copy (seconds, one at a time) while the other keeps the sweep on time.
+$PY manage.py run_huey --workers 2 --flush-locks > var/tasks.log 2>&1 &
 TASKS_PID=$!
 trap 'kill $TASKS_PID 2>/dev/null' EXIT INT TERM
 echo

@@ -228,3 +228,21 @@ def test_the_copy_is_never_taken_for_an_orphan(media, report, cast):
     assert media_cleanup() == 0 and default_storage.exists(name)
     assert CaseAttachment.objects.get().playable.name == name
 
+
+
+def test_copies_are_made_one_at_a_time(media, report):
+    """While one copy is being made (the lock held), another waits: the task refuses and is tried again later
+    (huey retries a locked task), so the other workers stay free for the sweep and the notifications."""
+    from huey.contrib.djhuey import HUEY
+    from huey.exceptions import TaskLockedException
+
+    row = report(attachments=[Upload("clip.mp4", files.video(codec="mpeg4"))]).attachments.get()
+    assert tasks.make_playable.retries > 0
+    with HUEY.lock_task(tasks.PLAYABLE_LOCK):
+        with pytest.raises(TaskLockedException):
+            tasks.make_playable.call_local(row.sha256)
+        with pytest.raises(TaskLockedException):
+            tasks.make_missing_playable.call_local()
+    row.refresh_from_db()
+    assert not row.playable
+    assert tasks.make_playable.call_local(row.sha256) == playable_name(row.sha256)
