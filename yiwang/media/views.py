@@ -139,7 +139,13 @@ def serve(request, name: str, content_type: str, etag: str, download_name: str) 
     response["Accept-Ranges"] = "bytes"
     # The same URL answers differently to different people: browsers may keep it, shared caches may not.
     response["Cache-Control"] = "private, max-age=86400"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # Nothing served here runs a script. A video opened on its own is the browser's player document, which
+    # must load the video itself (media-src) with the sign-in (its own origin, allow-same-origin: harmless
+    # where no script runs); without them it stays an empty player.
+    if content_type.startswith("video/"):
+        response["Content-Security-Policy"] = "default-src 'none'; media-src 'self'; sandbox allow-same-origin"
+    else:
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 
 

@@ -244,3 +244,13 @@ def test_an_iphones_hevc_video_plays_through_its_copy(page, live_server, cast, l
     assert played["src"].endswith(f"/media/cases/{attachment.pk}/play/")
     assert page.locator("[data-copy-pending]").count() == 0
     no_violations(page)
+
+    # Opened on its own ("open video in new tab"), the copy is Chromium's player document: sandboxed (no script
+    # runs there, nor can Playwright's), but allowed its media and its origin, so the player's requests are
+    # sent and carry the sign-in. (The HEVC itself opened so is a download: Chromium has no player for it.)
+    requests = []
+    page.on("response", lambda response: requests.append((response.request.resource_type, response.status)))
+    page.goto(f"{live_server.url}/media/cases/{attachment.pk}/play/")
+    page.wait_for_timeout(1500)
+    player = [status for kind, status in requests if kind == "media"]
+    assert player and all(status == 206 for status in player), requests
