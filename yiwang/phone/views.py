@@ -45,13 +45,14 @@ from yiwang.phone.forms import (
     ReworkForm,
     SelfHandleForm,
     VerifyForm,
+    answers_clean,
 )
 
 # Where a service's field names land on the phone forms.
 FIELD_OF = {"lat": "location", "lon": "location", "location": "location", "attachments": "photos",
             "reporter_phone": "contact_phone", "phone": "phone", "code": "code", "result": "result",
             "reason": "reason", "rating": "rating", "comment": "comment", "category": "category",
-            "description": "description", "address": "address", "answers": "category",
+            "description": "description", "address": "address", "answers": "answers",
             "fixed_photos": "after_photos", "fixed_result": "fixed_result"}
 ANONYMOUS_PER_HOUR = 10  # reports without an account from one address
 KEPT = "phone.kept_photos"  # in the session: {token: a photo of a refused form, kept for that form's next sending}
@@ -142,13 +143,25 @@ def sign_in(request):
 def _report_context(request, *, patrol: bool, form=None, errors=None, kept=None) -> dict:
     kind = selectors.reporter_kind(request.user)
     path = request.user.region_path if _signed_in(request) and request.user.region_path else ""
+    categories = selectors.categories_at(path=path)
     return {
         "form": form, "errors": errors or {}, "kind": kind, "patrol": patrol, "kept": kept or {},
-        "anonymous": not _signed_in(request), "categories": selectors.categories_at(path=path),
+        "anonymous": not _signed_in(request), "categories": categories,
+        "questions": _questions_answered(categories, form),
         "tile_url": _tile_url(), "nav": "grid-report" if patrol else "report",
         "grids": _grid_shapes(request.user) if patrol else [],
         "max_files": settings.YIWANG_MAX_ATTACHMENTS,
     }
+
+
+def _questions_answered(categories: dict, form) -> list[dict]:
+    """The questions of the category a refused form chose, with what was answered (shown again as sent)."""
+    code = form.get("category") if form else ""
+    for item in categories["items"] if code else []:
+        if item["code"] == code:
+            return [{**q, "value": form.get(f"answer_{q['code']}", ""), "chosen": form.getlist(f"answer_{q['code']}")}
+                    for q in item["questions"]]
+    return []
 
 
 @require_http_methods(["GET", "POST"])
@@ -233,6 +246,9 @@ def _submit(request, *, patrol: bool) -> tuple[int, dict]:
             raise Refused({"category": [gettext("Choose a category from the list.")]})
     elif patrol:
         raise Refused({"category": [gettext("Choose the category first.")]})
+    answers, wrong = answers_clean(request.POST, selectors.questions_of(category)) if category else ({}, [])
+    if wrong:
+        raise Refused({"answers": wrong})
     same_as = _same_as(actor, data.get("same_as"), category, lat, lon)
     contact = ""
     if anonymous:
@@ -249,7 +265,8 @@ def _submit(request, *, patrol: bool) -> tuple[int, dict]:
     try:
         case = services.phone_report(
             actor=actor, channel=channel, description=data["description"], lat=lat, lon=lon,
-            address=data["address"], region=region, category=category, attachments=photos, same_as=same_as,
+            address=data["address"], region=region, category=category, answers=answers, attachments=photos,
+            same_as=same_as,
             reporter_phone=contact,
             fixed_result=(data["fixed_result"] or "").strip() if patrol and data["fixed"] else "",
             fixed_photos=after,

@@ -357,3 +357,34 @@ def test_the_grid_workers_map_shows_the_grid_and_its_cases(new_page, live_server
     assert page.locator("#grid-map path[data-light]").count() == 2
     assert page.locator("#grid-map path.leaflet-interactive:not([data-light])").count() >= 1  # the outline
     screenshot(page, "phone-grid-map")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_categorys_questions_are_asked_on_the_page_and_sent_with_the_report(new_page, live_server, cast):
+    """路灯 asks how many lamps are out: the page asks it once the category is chosen, says so if it is left
+    unanswered, and sends the answer with the report."""
+    from yiwang.cases.models import Case
+
+    category("C0120")
+    page = signed_in(new_page("phone", geolocation={"latitude": IN_A["lat"], "longitude": IN_A["lon"]},
+                              permissions=["geolocation"]), live_server, cast.resident)
+    page.goto(f"{live_server.url}/m/report/")
+    page.click("#use-gps")
+    page.wait_for_function("document.getElementById('place-result').textContent.includes('甲1网格')")
+    page.fill("#description", "路灯不亮")
+    page.fill("#cat-search", "路灯")
+    page.wait_for_selector("#cat-list input[value=C0120]")
+    page.check("#cat-list input[value=C0120]")
+    page.wait_for_selector("#answer-lamps_out")
+    assert page.locator("label[for=answer-since]").inner_text() == "发现时间 (选填)"
+    page.click("#send")
+    assert page.locator("#err-answers").inner_text() == "请回答：不亮的路灯盏数"
+    assert Case.objects.count() == 0
+    assert axe_violations(page) == []
+    page.fill("#answer-lamps_out", "3")
+    with page.expect_navigation():
+        page.click("#send")
+    case = Case.objects.get()
+    assert case.category.code == "C0120" and case.answers == {"lamps_out": 3}
+    assert page.url == f"{live_server.url}/m/mine/{case.pk}/"

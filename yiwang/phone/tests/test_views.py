@@ -615,3 +615,39 @@ def test_the_report_page_states_the_configured_number_of_files(client, world, se
     page = client.get("/m/report/").content.decode()
     assert 'id="photos-hint">照片和视频最多 4 个。' in page
     assert 'data-max-files="4"' in page and 'data-photos-count="照片和视频最多 4 个。"' in page
+
+
+def test_a_category_with_a_required_question_is_reported_with_its_answers(client, cast):
+    """路灯 asks how many lamps are out (required) and since when: the phone form sends the answers with the report.
+    Unanswered, it is refused next to the questions, which are shown again with what was typed."""
+    lamp = category("C0120")
+    assert [q["code"] for q in lamp.form_questions] == ["lamps_out", "since"]
+    client.force_login(cast.resident)
+    data = {"description": "路灯不亮", "category": "C0120", **IN_A, "answer_since": "2026-11-30T19:30"}
+    response = client.post("/m/report/", data)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert re.search(r'<p class="error" id="err-answers">(.*?)</p>', page)[1] == "请回答：不亮的路灯盏数"
+    assert re.search(r'<input id="answer-lamps_out" name="answer_lamps_out" value=""[^>]*aria-describedby="err-answers"',
+                     page)
+    assert 'value="2026-11-30T19:30"' in page
+    response = client.post("/m/report/", {**data, "answer_lamps_out": "abc"}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400 and response.json()["errors"] == {"answers": [
+        translated("%(q)s: enter a number.") % {"q": "不亮的路灯盏数"}]}
+    response = client.post("/m/report/", {**data, "answer_lamps_out": "3"}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 201
+    case = Case.objects.get()
+    assert case.category == lamp and case.answers == {"lamps_out": 3, "since": "2026-11-30T19:30:00+08:00"}
+
+
+def test_a_questions_label_and_refusal_are_in_the_readers_language(client, cast):
+    category("C0120")
+    client.force_login(cast.resident)
+    items = client.get("/m/categories/", HTTP_ACCEPT_LANGUAGE="en").json()["items"]
+    lamp = next(item for item in items if item["code"] == "C0120")
+    assert [(q["label"], q["datatype"], q["required"]) for q in lamp["questions"]] == [
+        ("Lamps out", "number", True), ("Noticed since", "datetime", False)]
+    response = client.post("/m/report/", {"description": "Lamps out", "category": "C0120", **IN_A},
+                           HTTP_ACCEPT="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.json()["errors"] == {"answers": ["Please answer: Lamps out"]}
+
