@@ -9,6 +9,7 @@ from django.test import Client
 
 from yiwang.cases import services as cases
 from yiwang.cases.models import Case
+from yiwang.cases.tests.conftest import fix_photo
 
 from .conftest import IN_A, category, error_next_to, journal, jpeg, last_code
 
@@ -650,4 +651,23 @@ def test_a_questions_label_and_refusal_are_in_the_readers_language(client, cast)
     response = client.post("/m/report/", {"description": "Lamps out", "category": "C0120", **IN_A},
                            HTTP_ACCEPT="application/json", HTTP_ACCEPT_LANGUAGE="en")
     assert response.json()["errors"] == {"answers": ["Please answer: Lamps out"]}
+
+
+@pytest.mark.parametrize(("language", "named", "when"), [
+    ("en", "Exposed garbage", re.compile(r"<time [^>]*>[A-Z][a-z]{2} \d{1,2}, \d\d:\d\d</time>")),
+    ("zh-hans", "暴露垃圾", re.compile(r"<time [^>]*>\d{1,2}月\d{1,2}日 \d\d:\d\d</time>")),
+])
+def test_my_reports_and_my_grid_name_the_category_and_the_day_in_the_readers_language(
+        client, cast, report, language, named, when):
+    case = report()
+    for who, pages in ((cast.resident, ["/m/mine/", f"/m/mine/{case.pk}/"]),
+                       (cast.grid_worker, ["/m/grid/", f"/m/grid/case/{case.pk}/"])):
+        client.force_login(who)
+        for url in pages:
+            page = client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+            assert named in page, url
+            if language == "en":
+                assert "月" not in page and "暴露垃圾" not in page, url
+            if url.endswith(f"/{case.pk}/"):
+                assert when.search(page), url  # the progress
 
