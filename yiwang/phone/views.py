@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.core.cache import cache
 from django.core.files.storage import default_storage
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -596,8 +597,11 @@ def grid_home(request):
     now = clock.now()
     ids = [g.pk for g in grids]
     base = case_list_for(actor=request.user, now=now).filter(grid_id__in=ids)
-    to_verify = list(base.filter(status=S.HANDLED).order_by("due_at")[:100])
-    open_cases = list(base.filter(status__in=[s for s in OPEN if s != S.HANDLED]).order_by("due_at", "-reported_at")[:100])
+    # A fix of my own on the spot is checked by someone else: it waits among the open cases, not for my check.
+    own_fix = Q(status=S.HANDLED, self_handled=True, self_handled_by=request.user)
+    to_verify = list(base.filter(status=S.HANDLED).exclude(own_fix).order_by("due_at")[:100])
+    open_cases = list(base.filter(Q(status__in=[s for s in OPEN if s != S.HANDLED]) | own_fix)
+                      .order_by("due_at", "-reported_at")[:100])
     for case in [*to_verify, *open_cases]:
         case.light = light_of(case, now)
     points = [{"id": c.pk, "lat": c.lat, "lon": c.lon, "number": c.number, "light": c.light or "none",

@@ -671,3 +671,21 @@ def test_my_reports_and_my_grid_name_the_category_and_the_day_in_the_readers_lan
             if url.endswith(f"/{case.pk}/"):
                 assert when.search(page), url  # the progress
 
+
+def test_my_own_fix_on_the_spot_waits_among_the_open_cases_not_for_my_check(client, cast, report, after_photo,
+                                                                             person):
+    mine = report(actor=cast.grid_worker, channel="patrol")
+    cases.case_self_handle(actor=cast.grid_worker, case=mine, result="已清理", attachments=after_photo)
+    theirs = report(description="另一处垃圾")
+    colleague = person("grid_worker", grid=cast.world.grid_a, username="gw_a1_b")
+    cases.case_self_handle(actor=colleague, case=theirs, result="已清理", attachments=fix_photo())
+    client.force_login(cast.grid_worker)
+    page = client.get("/m/grid/").content.decode()
+    assert theirs.number in _section(page, "verify") and theirs.number not in _section(page, "open")
+    assert mine.number not in _section(page, "verify") and mine.number in _section(page, "open")
+    page = client.get(f"/m/grid/case/{mine.pk}/").content.decode()
+    assert "verify-photos" not in page  # what its page says: someone else checks it
+
+
+def _section(page: str, heading: str) -> str:
+    return re.search(rf'<section aria-labelledby="{heading}">(.*?)</section>', page, re.S)[1]
