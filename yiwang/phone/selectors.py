@@ -78,6 +78,25 @@ def grids_of(actor) -> list[Grid]:
     return sorted(unique.values(), key=lambda g: g.code)[:MAX_GRIDS]
 
 
+GRID_VERBS = ("verify", "rework", "self_handle")
+
+
+def grid_steps_for(actor, case) -> set[str]:
+    """The grid worker's steps (check, rework, fix on the spot) the actor may take on the case now, by the
+    transition table and the services' own scope check: the page offers only these."""
+    from yiwang.cases.policies import TRANSITIONS
+    from yiwang.cases.services import actor_holds
+
+    return {verb for verb in GRID_VERBS
+            if case.status in TRANSITIONS[verb].sources
+            and actor_holds(actor, TRANSITIONS[verb].perm, case, TRANSITIONS[verb].scopes)}
+
+
+def may_fix_on_the_spot(actor) -> bool:
+    """Whether the actor may fix what they report on patrol (自处置): community staff report but do not fix."""
+    return bool(grants_for(actor).get("cases.self_handle_case"))
+
+
 def is_own_only(actor) -> bool:
     grants = grants_for(actor).get("cases.view_case", [])
     return bool(grants) and all(g.kind == OWN for g in grants)

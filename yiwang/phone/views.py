@@ -151,6 +151,7 @@ def _report_context(request, *, patrol: bool, form=None, errors=None, kept=None)
         "questions": _questions_answered(categories, form),
         "tile_url": _tile_url(), "nav": "grid-report" if patrol else "report",
         "grids": _grid_shapes(request.user) if patrol else [],
+        "may_fix": patrol and selectors.may_fix_on_the_spot(request.user),
         "max_files": settings.YIWANG_MAX_ATTACHMENTS,
     }
 
@@ -632,14 +633,15 @@ def grid_case(request, pk: int):
 def _grid_case_page(request, case, *, errors=None, form=None, which="", kept=None, status=200):
     now = clock.now()
     own_fix = case.self_handled and case.self_handled_by_id == request.user.pk
+    steps = selectors.grid_steps_for(request.user, case)
     path = case.region_path
     return render(request, "phone/grid_case.html", {
         "case": case, "light": light_of(case, now), "nav": "grid", "errors": errors or {}, "form": form or {},
         "which": which, "kept": kept or {}, "photos": _photos_by_step(request.user, case),
         "timeline": case_timeline(actor=request.user, case=case),
-        "may_verify": case.status == S.HANDLED and not own_fix, "own_fix": own_fix and case.status == S.HANDLED,
-        "may_self_handle": case.status == S.REPORTED,
-        "categories": selectors.categories_at(path=path) if case.status == S.REPORTED else None,
+        "may_verify": "verify" in steps and not own_fix, "own_fix": own_fix and case.status == S.HANDLED,
+        "may_self_handle": "self_handle" in steps,
+        "categories": selectors.categories_at(path=path) if "self_handle" in steps else None,
         "map_data": {"grids": [], "points": [{"lat": case.lat, "lon": case.lon, "number": case.number,
                                               "light": "none"}] if case.lat is not None else [],
                      "tile_url": _tile_url()},

@@ -689,3 +689,18 @@ def test_my_own_fix_on_the_spot_waits_among_the_open_cases_not_for_my_check(clie
 
 def _section(page: str, heading: str) -> str:
     return re.search(rf'<section aria-labelledby="{heading}">(.*?)</section>', page, re.S)[1]
+
+
+def test_only_those_who_may_fix_on_the_spot_are_offered_it(client, cast, report, media):
+    """Community staff check fixes and report on patrol but do not fix on the spot themselves (their role lacks
+    self_handle_case): neither the case page nor the patrol form offers them a fix the service would refuse."""
+    case = report()
+    for who, offered in ((cast.grid_worker, True), (cast.community, False)):
+        client.force_login(who)
+        page = client.get(f"/m/grid/case/{case.pk}/").content.decode()
+        assert ('id="fix-result"' in page) is offered, who
+        page = client.get("/m/grid/report/").content.decode()
+        assert ('id="fixed"' in page) is offered, who
+    photo = SimpleUploadedFile("p.jpg", jpeg(), content_type="image/jpeg")
+    response = client.post(f"/m/grid/case/{case.pk}/self-handle/", {"result": "已清理", "photos": photo})
+    assert response.status_code == 403 and Case.objects.get(pk=case.pk).status == "reported"

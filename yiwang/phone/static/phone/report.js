@@ -319,9 +319,9 @@
     if (after.some(refused)) errors.after_photos = msg.photosType;
     if (patrol && !chosen.value) errors.category = msg.category;
     if (unanswered()) errors.answers = unanswered();
-    if (patrol && $("fixed").checked && !$("fixed_result").value.trim()) errors.fixed_result = msg.fixed;
+    if ($("fixed") && $("fixed").checked && !$("fixed_result").value.trim()) errors.fixed_result = msg.fixed;
     // The server refuses a fix without a photo of the result anyway; saying so here saves a round trip.
-    if (patrol && $("fixed").checked && !after.length && !keptOf("after_photos")) errors.after_photos = msg.after;
+    if ($("fixed") && $("fixed").checked && !after.length && !keptOf("after_photos")) errors.after_photos = msg.after;
     if (anonymous && !/^1[3-9][0-9]{9}$/.test($("contact_phone").value.replace(/[\s\-]/g, "").replace(/^\+?86/, ""))) errors.contact_phone = msg.contact;
     return errors;
   }
