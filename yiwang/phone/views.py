@@ -33,7 +33,7 @@ from yiwang.core import clock
 from yiwang.core.errors import DomainError, NotFound, PermissionRefused
 from yiwang.core.idempotency import fingerprint, idempotent
 from yiwang.geo.selectors import grid_locate
-from yiwang.media.processing import Upload, uploads_from
+from yiwang.media.processing import Upload, refuse_count, uploads_from
 from yiwang.media.selectors import attachments_for_cases, photo_report_position
 from yiwang.media.views import serve
 from yiwang.org.selectors import category_by_code
@@ -369,6 +369,8 @@ def _kept_after_refusal(request, errors: dict, *, form: str, fields: tuple = KEP
             file.seek(0)
         room = max(0, settings.YIWANG_MAX_ATTACHMENTS - len(chosen))
         new, refusals = services.photos_keep(uploads=uploads_from(files), room=room)
+        if len(new) + len(refusals) < len(files):  # no room for the rest: say so rather than drop them unsaid
+            refusals.append(str(refuse_count().message))
         for entry in new:
             token = secrets.token_urlsafe(12)
             held[token] = {**entry, "field": field, "form": form, "at": now}

@@ -704,3 +704,17 @@ def test_only_those_who_may_fix_on_the_spot_are_offered_it(client, cast, report,
     photo = SimpleUploadedFile("p.jpg", jpeg(), content_type="image/jpeg")
     response = client.post(f"/m/grid/case/{case.pk}/self-handle/", {"result": "已清理", "photos": photo})
     assert response.status_code == 403 and Case.objects.get(pk=case.pk).status == "reported"
+
+
+def test_files_past_the_limit_on_a_refused_plain_form_are_named_not_dropped_unsaid(client, world, media, settings):
+    """Without the page's script, five photos sent where three are taken and the form refused for its
+    description: three are kept, and the photo field says at most three are taken."""
+    settings.YIWANG_MAX_ATTACHMENTS = 3
+    photos = [SimpleUploadedFile(f"{i}.jpg", jpeg(colour=(40 * i, 90, 90)), content_type="image/jpeg")
+              for i in range(5)]
+    response = client.post("/m/report/", {"description": "", "contact_phone": "13812345678", **IN_A,
+                                          "photos": photos})
+    page = response.content.decode()
+    assert response.status_code == 400 and error_next_to(page, "description") == "请描述问题。"
+    assert len(kept_tokens(page)) == 3
+    assert error_next_to(page, "photos") == "每个环节最多上传 3 个文件。"
