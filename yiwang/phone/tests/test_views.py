@@ -376,14 +376,15 @@ def test_a_patrol_report_fixed_without_an_after_photo_is_refused_next_to_the_aft
 
 # --- a kept photo serves the form it was kept for, and no other -----------------------------------------------
 
-def test_a_kept_photo_cannot_be_replayed_on_another_form_or_case(client, cast, report, after_photo):
-    """The community's staff: a photo kept on the report form, on the check of case A — none of them may be
-    sent with another form of the same session, nor with the same step on case B; each still serves its own."""
-    first = cases.case_self_handle(actor=cast.grid_worker, case=report(actor=cast.resident), result="已清理",
+def test_a_kept_photo_cannot_be_replayed_on_another_form_or_case(client, cast, report, after_photo, person):
+    """A grid worker: a photo kept on the report form, on the check of case A — none of them may be sent with
+    another form of the same session, nor with the same step on case B; each still serves its own."""
+    colleague = person("grid_worker", grid=cast.world.grid_a, username="gw_a1_b")  # fixed A and B on the spot
+    first = cases.case_self_handle(actor=colleague, case=report(actor=cast.resident), result="已清理",
                                    attachments=after_photo)
-    second = cases.case_self_handle(actor=cast.grid_worker, case=report(actor=cast.resident), result="已清理",
+    second = cases.case_self_handle(actor=colleague, case=report(actor=cast.resident), result="已清理",
                                     attachments=after_photo)
-    client.force_login(cast.community)
+    client.force_login(cast.grid_worker)
     gone = "之前上传的一张照片已无法使用，请重新选择。"
     photo = lambda size: SimpleUploadedFile("a.jpg", jpeg(size=size), content_type="image/jpeg")  # noqa: E731
     data = {"description": "井盖缺失", "category": "E0102", **IN_A}
