@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.core.cache import cache
 from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
@@ -505,12 +506,16 @@ def _require_sign_in(request):
     return None
 
 
+MINE_PAGE = 50  # my reports on a page, newest first; older ones on the next pages
+
+
 @require_GET
 def mine(request):
     if (answer := _require_sign_in(request)) is not None:
         return answer
-    found = list(case_list_for(actor=request.user).filter(reporter=request.user).order_by("-reported_at")[:100])
-    return render(request, "phone/mine.html", {"cases": found, "nav": "mine"})
+    found = case_list_for(actor=request.user).filter(reporter=request.user).order_by("-reported_at", "-pk")
+    page = Paginator(found, MINE_PAGE).get_page(request.GET.get("page"))
+    return render(request, "phone/mine.html", {"cases": page.object_list, "page": page, "nav": "mine"})
 
 
 def _own_case(request, pk) -> Case:

@@ -1,5 +1,6 @@
 """The phone pages over HTTP: who sees what, and refusals in Chinese next to the field."""
 
+import datetime as dt
 import hashlib
 import re
 
@@ -11,7 +12,7 @@ from yiwang.cases import services as cases
 from yiwang.cases.models import Case
 from yiwang.cases.tests.conftest import fix_photo
 
-from .conftest import IN_A, category, error_next_to, journal, jpeg, last_code
+from .conftest import IN_A, MONDAY, category, error_next_to, journal, jpeg, last_code
 
 pytestmark = pytest.mark.django_db
 
@@ -719,3 +720,16 @@ def test_files_past_the_limit_on_a_refused_plain_form_are_named_not_dropped_unsa
     assert response.status_code == 400 and error_next_to(page, "description") == "请描述问题。"
     assert len(kept_tokens(page)) == 3
     assert error_next_to(page, "photos") == "每个环节最多上传 3 个文件。"
+
+
+def test_my_reports_beyond_the_first_page_are_reached_by_older(client, cast, report):
+    """The list used to stop at the newest 100 with no way further, though the home page counts them all."""
+    made = [report(description=f"第{i}处垃圾", now=MONDAY + dt.timedelta(minutes=i)).number for i in range(101)]
+    client.force_login(cast.resident)
+    seen, url = [], "/m/mine/"
+    while url:
+        page = client.get(url).content.decode()
+        seen += re.findall(r'<p class="hint">(YW\d{8}-\d{6})', page)
+        older = re.search(r'<a class="btn btn-secondary" href="(\?page=\d+)">较早</a>', page)
+        url = f"/m/mine/{older[1]}" if older else None
+    assert seen == list(reversed(made))
