@@ -388,3 +388,25 @@ def test_a_categorys_questions_are_asked_on_the_page_and_sent_with_the_report(ne
     case = Case.objects.get()
     assert case.category.code == "C0120" and case.answers == {"lamps_out": 3}
     assert page.url == f"{live_server.url}/m/mine/{case.pk}/"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_a_long_status_fits_the_phone_without_scrolling_sideways(new_page, live_server, cast, report, after_photo,
+                                                                  locale):
+    """In English a fixed case is "handled, awaiting verification": beside a category with a long word
+    (Property-management dispute) the badge used to stay on one line and push my reports and my grid wider than
+    a 390 px phone."""
+    from yiwang.cases import services as cases
+
+    case = report(category=category("S0103"))
+    cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理", attachments=after_photo)
+    for who, urls in ((cast.resident, ["/m/mine/", f"/m/mine/{case.pk}/"]),
+                      (cast.community, ["/m/grid/", f"/m/grid/case/{case.pk}/"])):
+        page = signed_in(new_page("phone", locale=locale), live_server, who)
+        for url in urls:
+            page.goto(f"{live_server.url}{url}")
+            assert page.locator(".badge-handled").first.is_visible()
+            width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            assert width[0] <= width[1], (url, width)
