@@ -733,3 +733,19 @@ def test_my_reports_beyond_the_first_page_are_reached_by_older(client, cast, rep
         older = re.search(r'<a class="btn btn-secondary" href="(\?page=\d+)">较早</a>', page)
         url = f"/m/mine/{older[1]}" if older else None
     assert seen == list(reversed(made))
+
+
+def test_my_report_says_it_is_an_enterprise_appeal_and_keeps_my_rating_beside_the_reopen_request(
+        client, cast, report, after_photo, person):
+    firm = person("enterprise", username="firm1")
+    case = report(actor=firm, channel="enterprise")
+    client.force_login(firm)
+    for url in ("/m/mine/", f"/m/mine/{case.pk}/"):
+        assert '<span class="badge badge-appeal">企业诉求</span>' in client.get(url).content.decode(), url
+    cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理", attachments=after_photo)
+    cases.case_verify(actor=cast.community, case=case, attachments=fix_photo())
+    response = client.post(f"/m/mine/{case.pk}/", {"rating": "unsatisfied", "comment": "门前还是堵"})
+    assert response.status_code == 302
+    page = client.get(f"/m/mine/{case.pk}/").content.decode()
+    assert "<strong>不满意</strong> — 门前还是堵" in page  # what I said, not only that I asked again
+    assert "您已申请重新办理" in page
