@@ -97,6 +97,13 @@ def may_fix_on_the_spot(actor) -> bool:
     return bool(grants_for(actor).get("cases.self_handle_case"))
 
 
+def same_as_claimed(case) -> str:
+    """The number of the open case the reporter said this report is the same problem as ("" if none)."""
+    from yiwang.phone.models import DuplicateClaim
+
+    return DuplicateClaim.objects.filter(case=case).values_list("same_as__number", flat=True).first() or ""
+
+
 def is_own_only(actor) -> bool:
     grants = grants_for(actor).get("cases.view_case", [])
     return bool(grants) and all(g.kind == OWN for g in grants)

@@ -558,6 +558,7 @@ def mine_case(request, pk: int):
         "case": case, "timeline": case_timeline(actor=request.user, case=case, public=True),
         "photos": _photos_by_step(request.user, case), "errors": errors, "form": request.POST if form else {},
         "may_rate": case.status == S.CLOSED, "ratings": Rating.choices, "nav": "mine",
+        "same_as": selectors.same_as_claimed(case) if case.status == S.REPORTED else "",
         "light": light_of(case, clock.now()),
     }
     return render(request, "phone/mine_case.html", context, status=status)

@@ -749,3 +749,15 @@ def test_my_report_says_it_is_an_enterprise_appeal_and_keeps_my_rating_beside_th
     page = client.get(f"/m/mine/{case.pk}/").content.decode()
     assert "<strong>不满意</strong> — 门前还是堵" in page  # what I said, not only that I asked again
     assert "您已申请重新办理" in page
+
+
+def test_my_report_said_to_be_the_same_problem_says_so_until_the_staff_act(client, cast, report):
+    from yiwang.core import clock
+
+    earlier = report(actor=cast.resident2, now=clock.now() - dt.timedelta(hours=1))
+    client.force_login(cast.resident)
+    response = client.post("/m/report/", {"description": "这里也有垃圾", "category": "E0102", **IN_A,
+                                          "same_as": earlier.pk})
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert f"您说这与案件 {earlier.number} 是同一个问题" in page
