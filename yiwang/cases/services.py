@@ -42,7 +42,7 @@ from yiwang.media.services import media_playable_later, media_prepare, media_wri
 from yiwang.notifications.services import case_event_publish, notify
 from yiwang.org.choices import LimitStep, Urgency
 from yiwang.org.models import Category, Unit
-from yiwang.org.selectors import ancestor_paths, responsible_unit_for
+from yiwang.org.selectors import ancestor_paths, question_label, responsible_unit_for
 from yiwang.workcal.choices import LimitUnit
 
 
@@ -270,13 +270,13 @@ def _check_answers(category: Category | None, answers: dict | None) -> dict:
     for code, question in known.items():
         value = answers.get(code)
         if question.get("required") and value in (None, "", []):
-            raise invalid(gettext("Please answer: %(q)s") % {"q": question.get("label", code)}, "answer_required",
+            raise invalid(gettext("Please answer: %(q)s") % {"q": question_label(question)}, "answer_required",
                           "answers")
         keys = {v["key"] for v in question.get("values", [])}
         if value not in (None, "", []) and keys:
             values = value if isinstance(value, list) else [value]
             if any(str(v) not in keys for v in values):
-                raise invalid(gettext("Not one of the offered answers: %(q)s") % {"q": question.get("label", code)},
+                raise invalid(gettext("Not one of the offered answers: %(q)s") % {"q": question_label(question)},
                               "answer_invalid", "answers")
     return answers
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import get_language
 
 from yiwang.accounts.policies import restrict
 from yiwang.org.choices import CatalogueStatus, LimitStep, Urgency
@@ -29,6 +30,21 @@ def unit_list_for(*, actor, action: str = "view", kind: str | None = None, under
 
 
 # --- The category catalogue -----------------------------------------------------------------------------------
+
+def _english() -> bool:
+    return (get_language() or "").startswith("en")
+
+
+def category_name(category: Category | None) -> str:
+    """A category's name in the reader's language (the Chinese name where no English one is given)."""
+    if category is None:
+        return ""
+    return (_english() and category.name_en) or category.name
+
+
+def question_label(question: dict) -> str:
+    """A category's form question as the reader reads it: its English label on English pages, if it has one."""
+    return (_english() and question.get("label_en")) or question.get("label") or question["code"]
 
 
 def catalogue_list_for(*, actor, status: str | None = None) -> QuerySet:

@@ -2,9 +2,13 @@
 check the rest (and their refusals land next to the field they name)."""
 
 from django import forms
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.cases.choices import Rating
+from yiwang.org.choices import QuestionDatatype as Q
 
 REQUIRED = {"required": _("This field is required.")}
 TOO_LONG = {"max_length": _("At most %(limit_value)d characters (now %(show_value)d).")}
@@ -47,6 +51,41 @@ class ReportForm(forms.Form):
         if self.patrol and data.get("fixed") and not (data.get("fixed_result") or "").strip():
             self.add_error("fixed_result", _("Say what you did on the spot."))
         return data
+
+
+def answers_clean(data, questions: list[dict]) -> tuple[dict, list[str]]:
+    """The answers to a category's questions (`selectors.questions_of`) from the report form's `answer_<code>`
+    fields, each as its datatype says (a number, an ISO 8601 time with its offset, one key or a list of keys), and
+    what is wrong with them. Whether required questions are answered is the report service's check."""
+    answers, errors = {}, []
+    for question in questions:
+        code, name = question["code"], f"answer_{question['code']}"
+        if question["datatype"] == Q.MULTIVALUELIST:
+            values = list(dict.fromkeys(v for v in data.getlist(name) if v))
+            if values:
+                answers[code] = values
+            continue
+        value = " ".join((data.get(name) or "").split()) if question["datatype"] != Q.TEXT \
+            else (data.get(name) or "").strip()
+        if not value:
+            continue
+        if question["datatype"] == Q.NUMBER:
+            try:
+                number = float(value)
+            except ValueError:
+                errors.append(gettext("%(q)s: enter a number.") % {"q": question["label"]})
+                continue
+            value = int(number) if number.is_integer() else number
+        elif question["datatype"] == Q.DATETIME:
+            moment = parse_datetime(value)
+            if moment is None:
+                errors.append(gettext("%(q)s: enter a date and time.") % {"q": question["label"]})
+                continue
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment)
+            value = timezone.localtime(moment).isoformat(timespec="seconds")
+        answers[code] = value
+    return answers, errors
 
 
 class RateForm(forms.Form):

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.core.cache import cache
 from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,7 +34,7 @@ from yiwang.core import clock
 from yiwang.core.errors import DomainError, NotFound, PermissionRefused
 from yiwang.core.idempotency import fingerprint, idempotent
 from yiwang.geo.selectors import grid_locate
-from yiwang.media.processing import Upload, uploads_from
+from yiwang.media.processing import Upload, refuse_count, uploads_from
 from yiwang.media.selectors import attachments_for_cases, photo_report_position
 from yiwang.media.views import serve
 from yiwang.org.selectors import category_by_code
@@ -45,13 +47,14 @@ from yiwang.phone.forms import (
     ReworkForm,
     SelfHandleForm,
     VerifyForm,
+    answers_clean,
 )
 
 # Where a service's field names land on the phone forms.
 FIELD_OF = {"lat": "location", "lon": "location", "location": "location", "attachments": "photos",
             "reporter_phone": "contact_phone", "phone": "phone", "code": "code", "result": "result",
             "reason": "reason", "rating": "rating", "comment": "comment", "category": "category",
-            "description": "description", "address": "address", "answers": "category",
+            "description": "description", "address": "address", "answers": "answers",
             "fixed_photos": "after_photos", "fixed_result": "fixed_result"}
 ANONYMOUS_PER_HOUR = 10  # reports without an account from one address
 KEPT = "phone.kept_photos"  # in the session: {token: a photo of a refused form, kept for that form's next sending}
@@ -142,13 +145,26 @@ def sign_in(request):
 def _report_context(request, *, patrol: bool, form=None, errors=None, kept=None) -> dict:
     kind = selectors.reporter_kind(request.user)
     path = request.user.region_path if _signed_in(request) and request.user.region_path else ""
+    categories = selectors.categories_at(path=path)
     return {
         "form": form, "errors": errors or {}, "kind": kind, "patrol": patrol, "kept": kept or {},
-        "anonymous": not _signed_in(request), "categories": selectors.categories_at(path=path),
+        "anonymous": not _signed_in(request), "categories": categories,
+        "questions": _questions_answered(categories, form),
         "tile_url": _tile_url(), "nav": "grid-report" if patrol else "report",
         "grids": _grid_shapes(request.user) if patrol else [],
+        "may_fix": patrol and selectors.may_fix_on_the_spot(request.user),
         "max_files": settings.YIWANG_MAX_ATTACHMENTS,
     }
+
+
+def _questions_answered(categories: dict, form) -> list[dict]:
+    """The questions of the category a refused form chose, with what was answered (shown again as sent)."""
+    code = form.get("category") if form else ""
+    for item in categories["items"] if code else []:
+        if item["code"] == code:
+            return [{**q, "value": form.get(f"answer_{q['code']}", ""), "chosen": form.getlist(f"answer_{q['code']}")}
+                    for q in item["questions"]]
+    return []
 
 
 @require_http_methods(["GET", "POST"])
@@ -233,6 +249,9 @@ def _submit(request, *, patrol: bool) -> tuple[int, dict]:
             raise Refused({"category": [gettext("Choose a category from the list.")]})
     elif patrol:
         raise Refused({"category": [gettext("Choose the category first.")]})
+    answers, wrong = answers_clean(request.POST, selectors.questions_of(category)) if category else ({}, [])
+    if wrong:
+        raise Refused({"answers": wrong})
     same_as = _same_as(actor, data.get("same_as"), category, lat, lon)
     contact = ""
     if anonymous:
@@ -249,7 +268,8 @@ def _submit(request, *, patrol: bool) -> tuple[int, dict]:
     try:
         case = services.phone_report(
             actor=actor, channel=channel, description=data["description"], lat=lat, lon=lon,
-            address=data["address"], region=region, category=category, attachments=photos, same_as=same_as,
+            address=data["address"], region=region, category=category, answers=answers, attachments=photos,
+            same_as=same_as,
             reporter_phone=contact,
             fixed_result=(data["fixed_result"] or "").strip() if patrol and data["fixed"] else "",
             fixed_photos=after,
@@ -350,6 +370,8 @@ def _kept_after_refusal(request, errors: dict, *, form: str, fields: tuple = KEP
             file.seek(0)
         room = max(0, settings.YIWANG_MAX_ATTACHMENTS - len(chosen))
         new, refusals = services.photos_keep(uploads=uploads_from(files), room=room)
+        if len(new) + len(refusals) < len(files):  # no room for the rest: say so rather than drop them unsaid
+            refusals.append(str(refuse_count().message))
         for entry in new:
             token = secrets.token_urlsafe(12)
             held[token] = {**entry, "field": field, "form": form, "at": now}
@@ -484,12 +506,16 @@ def _require_sign_in(request):
     return None
 
 
+MINE_PAGE = 50  # my reports on a page, newest first; older ones on the next pages
+
+
 @require_GET
 def mine(request):
     if (answer := _require_sign_in(request)) is not None:
         return answer
-    found = list(case_list_for(actor=request.user).filter(reporter=request.user).order_by("-reported_at")[:100])
-    return render(request, "phone/mine.html", {"cases": found, "nav": "mine"})
+    found = case_list_for(actor=request.user).filter(reporter=request.user).order_by("-reported_at", "-pk")
+    page = Paginator(found, MINE_PAGE).get_page(request.GET.get("page"))
+    return render(request, "phone/mine.html", {"cases": page.object_list, "page": page, "nav": "mine"})
 
 
 def _own_case(request, pk) -> Case:
@@ -532,6 +558,7 @@ def mine_case(request, pk: int):
         "case": case, "timeline": case_timeline(actor=request.user, case=case, public=True),
         "photos": _photos_by_step(request.user, case), "errors": errors, "form": request.POST if form else {},
         "may_rate": case.status == S.CLOSED, "ratings": Rating.choices, "nav": "mine",
+        "same_as": selectors.same_as_claimed(case) if case.status == S.REPORTED else "",
         "light": light_of(case, clock.now()),
     }
     return render(request, "phone/mine_case.html", context, status=status)
@@ -579,8 +606,11 @@ def grid_home(request):
     now = clock.now()
     ids = [g.pk for g in grids]
     base = case_list_for(actor=request.user, now=now).filter(grid_id__in=ids)
-    to_verify = list(base.filter(status=S.HANDLED).order_by("due_at")[:100])
-    open_cases = list(base.filter(status__in=[s for s in OPEN if s != S.HANDLED]).order_by("due_at", "-reported_at")[:100])
+    # A fix of my own on the spot is checked by someone else: it waits among the open cases, not for my check.
+    own_fix = Q(status=S.HANDLED, self_handled=True, self_handled_by=request.user)
+    to_verify = list(base.filter(status=S.HANDLED).exclude(own_fix).order_by("due_at")[:100])
+    open_cases = list(base.filter(Q(status__in=[s for s in OPEN if s != S.HANDLED]) | own_fix)
+                      .order_by("due_at", "-reported_at")[:100])
     for case in [*to_verify, *open_cases]:
         case.light = light_of(case, now)
     points = [{"id": c.pk, "lat": c.lat, "lon": c.lon, "number": c.number, "light": c.light or "none",
@@ -611,14 +641,15 @@ def grid_case(request, pk: int):
 def _grid_case_page(request, case, *, errors=None, form=None, which="", kept=None, status=200):
     now = clock.now()
     own_fix = case.self_handled and case.self_handled_by_id == request.user.pk
+    steps = selectors.grid_steps_for(request.user, case)
     path = case.region_path
     return render(request, "phone/grid_case.html", {
         "case": case, "light": light_of(case, now), "nav": "grid", "errors": errors or {}, "form": form or {},
         "which": which, "kept": kept or {}, "photos": _photos_by_step(request.user, case),
         "timeline": case_timeline(actor=request.user, case=case),
-        "may_verify": case.status == S.HANDLED and not own_fix, "own_fix": own_fix and case.status == S.HANDLED,
-        "may_self_handle": case.status == S.REPORTED,
-        "categories": selectors.categories_at(path=path) if case.status == S.REPORTED else None,
+        "may_verify": "verify" in steps and not own_fix, "own_fix": own_fix and case.status == S.HANDLED,
+        "may_self_handle": "self_handle" in steps,
+        "categories": selectors.categories_at(path=path) if "self_handle" in steps else None,
         "map_data": {"grids": [], "points": [{"lat": case.lat, "lon": case.lon, "number": case.number,
                                               "light": "none"}] if case.lat is not None else [],
                      "tile_url": _tile_url()},

@@ -1,5 +1,7 @@
 from django import template
 
+from yiwang.org import selectors as org
+
 register = template.Library()
 
 
@@ -10,3 +12,9 @@ def get(mapping, key):
         return mapping.get(key) or ""
     except AttributeError:
         return ""
+
+
+@register.filter
+def category_name(category):
+    """A case's category named in the reader's language ("" without one)."""
+    return org.category_name(category)

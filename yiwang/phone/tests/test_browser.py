@@ -357,3 +357,56 @@ def test_the_grid_workers_map_shows_the_grid_and_its_cases(new_page, live_server
     assert page.locator("#grid-map path[data-light]").count() == 2
     assert page.locator("#grid-map path.leaflet-interactive:not([data-light])").count() >= 1  # the outline
     screenshot(page, "phone-grid-map")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_categorys_questions_are_asked_on_the_page_and_sent_with_the_report(new_page, live_server, cast):
+    """路灯 asks how many lamps are out: the page asks it once the category is chosen, says so if it is left
+    unanswered, and sends the answer with the report."""
+    from yiwang.cases.models import Case
+
+    category("C0120")
+    page = signed_in(new_page("phone", geolocation={"latitude": IN_A["lat"], "longitude": IN_A["lon"]},
+                              permissions=["geolocation"]), live_server, cast.resident)
+    page.goto(f"{live_server.url}/m/report/")
+    page.click("#use-gps")
+    page.wait_for_function("document.getElementById('place-result').textContent.includes('甲1网格')")
+    page.fill("#description", "路灯不亮")
+    page.fill("#cat-search", "路灯")
+    page.wait_for_selector("#cat-list input[value=C0120]")
+    page.check("#cat-list input[value=C0120]")
+    page.wait_for_selector("#answer-lamps_out")
+    assert page.locator("label[for=answer-since]").inner_text() == "发现时间 (选填)"
+    page.click("#send")
+    assert page.locator("#err-answers").inner_text() == "请回答：不亮的路灯盏数"
+    assert Case.objects.count() == 0
+    assert axe_violations(page) == []
+    page.fill("#answer-lamps_out", "3")
+    with page.expect_navigation():
+        page.click("#send")
+    case = Case.objects.get()
+    assert case.category.code == "C0120" and case.answers == {"lamps_out": 3}
+    assert page.url == f"{live_server.url}/m/mine/{case.pk}/"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_a_long_status_fits_the_phone_without_scrolling_sideways(new_page, live_server, cast, report, after_photo,
+                                                                  locale):
+    """In English a fixed case is "handled, awaiting verification": beside a category with a long word
+    (Property-management dispute) the badge used to stay on one line and push my reports and my grid wider than
+    a 390 px phone."""
+    from yiwang.cases import services as cases
+
+    case = report(category=category("S0103"))
+    cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理", attachments=after_photo)
+    for who, urls in ((cast.resident, ["/m/mine/", f"/m/mine/{case.pk}/"]),
+                      (cast.community, ["/m/grid/", f"/m/grid/case/{case.pk}/"])):
+        page = signed_in(new_page("phone", locale=locale), live_server, who)
+        for url in urls:
+            page.goto(f"{live_server.url}{url}")
+            assert page.locator(".badge-handled").first.is_visible()
+            width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            assert width[0] <= width[1], (url, width)

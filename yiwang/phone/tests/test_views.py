@@ -1,5 +1,6 @@
 """The phone pages over HTTP: who sees what, and refusals in Chinese next to the field."""
 
+import datetime as dt
 import hashlib
 import re
 
@@ -9,8 +10,9 @@ from django.test import Client
 
 from yiwang.cases import services as cases
 from yiwang.cases.models import Case
+from yiwang.cases.tests.conftest import fix_photo
 
-from .conftest import IN_A, category, error_next_to, journal, jpeg, last_code
+from .conftest import IN_A, MONDAY, category, error_next_to, journal, jpeg, last_code
 
 pytestmark = pytest.mark.django_db
 
@@ -375,14 +377,15 @@ def test_a_patrol_report_fixed_without_an_after_photo_is_refused_next_to_the_aft
 
 # --- a kept photo serves the form it was kept for, and no other -----------------------------------------------
 
-def test_a_kept_photo_cannot_be_replayed_on_another_form_or_case(client, cast, report, after_photo):
-    """The community's staff: a photo kept on the report form, on the check of case A — none of them may be
-    sent with another form of the same session, nor with the same step on case B; each still serves its own."""
-    first = cases.case_self_handle(actor=cast.grid_worker, case=report(actor=cast.resident), result="已清理",
+def test_a_kept_photo_cannot_be_replayed_on_another_form_or_case(client, cast, report, after_photo, person):
+    """A grid worker: a photo kept on the report form, on the check of case A — none of them may be sent with
+    another form of the same session, nor with the same step on case B; each still serves its own."""
+    colleague = person("grid_worker", grid=cast.world.grid_a, username="gw_a1_b")  # fixed A and B on the spot
+    first = cases.case_self_handle(actor=colleague, case=report(actor=cast.resident), result="已清理",
                                    attachments=after_photo)
-    second = cases.case_self_handle(actor=cast.grid_worker, case=report(actor=cast.resident), result="已清理",
+    second = cases.case_self_handle(actor=colleague, case=report(actor=cast.resident), result="已清理",
                                     attachments=after_photo)
-    client.force_login(cast.community)
+    client.force_login(cast.grid_worker)
     gone = "之前上传的一张照片已无法使用，请重新选择。"
     photo = lambda size: SimpleUploadedFile("a.jpg", jpeg(size=size), content_type="image/jpeg")  # noqa: E731
     data = {"description": "井盖缺失", "category": "E0102", **IN_A}
@@ -615,3 +618,146 @@ def test_the_report_page_states_the_configured_number_of_files(client, world, se
     page = client.get("/m/report/").content.decode()
     assert 'id="photos-hint">照片和视频最多 4 个。' in page
     assert 'data-max-files="4"' in page and 'data-photos-count="照片和视频最多 4 个。"' in page
+
+
+def test_a_category_with_a_required_question_is_reported_with_its_answers(client, cast):
+    """路灯 asks how many lamps are out (required) and since when: the phone form sends the answers with the report.
+    Unanswered, it is refused next to the questions, which are shown again with what was typed."""
+    lamp = category("C0120")
+    assert [q["code"] for q in lamp.form_questions] == ["lamps_out", "since"]
+    client.force_login(cast.resident)
+    data = {"description": "路灯不亮", "category": "C0120", **IN_A, "answer_since": "2026-11-30T19:30"}
+    response = client.post("/m/report/", data)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert re.search(r'<p class="error" id="err-answers">(.*?)</p>', page)[1] == "请回答：不亮的路灯盏数"
+    assert re.search(r'<input id="answer-lamps_out" name="answer_lamps_out" value=""[^>]*aria-describedby="err-answers"',
+                     page)
+    assert 'value="2026-11-30T19:30"' in page
+    response = client.post("/m/report/", {**data, "answer_lamps_out": "abc"}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400 and response.json()["errors"] == {"answers": [
+        translated("%(q)s: enter a number.") % {"q": "不亮的路灯盏数"}]}
+    response = client.post("/m/report/", {**data, "answer_lamps_out": "3"}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 201
+    case = Case.objects.get()
+    assert case.category == lamp and case.answers == {"lamps_out": 3, "since": "2026-11-30T19:30:00+08:00"}
+
+
+def test_a_questions_label_and_refusal_are_in_the_readers_language(client, cast):
+    category("C0120")
+    client.force_login(cast.resident)
+    items = client.get("/m/categories/", HTTP_ACCEPT_LANGUAGE="en").json()["items"]
+    lamp = next(item for item in items if item["code"] == "C0120")
+    assert [(q["label"], q["datatype"], q["required"]) for q in lamp["questions"]] == [
+        ("Lamps out", "number", True), ("Noticed since", "datetime", False)]
+    response = client.post("/m/report/", {"description": "Lamps out", "category": "C0120", **IN_A},
+                           HTTP_ACCEPT="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.json()["errors"] == {"answers": ["Please answer: Lamps out"]}
+
+
+@pytest.mark.parametrize(("language", "named", "when"), [
+    ("en", "Exposed garbage", re.compile(r"<time [^>]*>[A-Z][a-z]{2} \d{1,2}, \d\d:\d\d</time>")),
+    ("zh-hans", "暴露垃圾", re.compile(r"<time [^>]*>\d{1,2}月\d{1,2}日 \d\d:\d\d</time>")),
+])
+def test_my_reports_and_my_grid_name_the_category_and_the_day_in_the_readers_language(
+        client, cast, report, language, named, when):
+    case = report()
+    for who, pages in ((cast.resident, ["/m/mine/", f"/m/mine/{case.pk}/"]),
+                       (cast.grid_worker, ["/m/grid/", f"/m/grid/case/{case.pk}/"])):
+        client.force_login(who)
+        for url in pages:
+            page = client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+            assert named in page, url
+            if language == "en":
+                assert "月" not in page and "暴露垃圾" not in page, url
+            if url.endswith(f"/{case.pk}/"):
+                assert when.search(page), url  # the progress
+
+
+def test_my_own_fix_on_the_spot_waits_among_the_open_cases_not_for_my_check(client, cast, report, after_photo,
+                                                                             person):
+    mine = report(actor=cast.grid_worker, channel="patrol")
+    cases.case_self_handle(actor=cast.grid_worker, case=mine, result="已清理", attachments=after_photo)
+    theirs = report(description="另一处垃圾")
+    colleague = person("grid_worker", grid=cast.world.grid_a, username="gw_a1_b")
+    cases.case_self_handle(actor=colleague, case=theirs, result="已清理", attachments=fix_photo())
+    client.force_login(cast.grid_worker)
+    page = client.get("/m/grid/").content.decode()
+    assert theirs.number in _section(page, "verify") and theirs.number not in _section(page, "open")
+    assert mine.number not in _section(page, "verify") and mine.number in _section(page, "open")
+    page = client.get(f"/m/grid/case/{mine.pk}/").content.decode()
+    assert "verify-photos" not in page  # what its page says: someone else checks it
+
+
+def _section(page: str, heading: str) -> str:
+    return re.search(rf'<section aria-labelledby="{heading}">(.*?)</section>', page, re.S)[1]
+
+
+def test_only_those_who_may_fix_on_the_spot_are_offered_it(client, cast, report, media):
+    """Community staff check fixes and report on patrol but do not fix on the spot themselves (their role lacks
+    self_handle_case): neither the case page nor the patrol form offers them a fix the service would refuse."""
+    case = report()
+    for who, offered in ((cast.grid_worker, True), (cast.community, False)):
+        client.force_login(who)
+        page = client.get(f"/m/grid/case/{case.pk}/").content.decode()
+        assert ('id="fix-result"' in page) is offered, who
+        page = client.get("/m/grid/report/").content.decode()
+        assert ('id="fixed"' in page) is offered, who
+    photo = SimpleUploadedFile("p.jpg", jpeg(), content_type="image/jpeg")
+    response = client.post(f"/m/grid/case/{case.pk}/self-handle/", {"result": "已清理", "photos": photo})
+    assert response.status_code == 403 and Case.objects.get(pk=case.pk).status == "reported"
+
+
+def test_files_past_the_limit_on_a_refused_plain_form_are_named_not_dropped_unsaid(client, world, media, settings):
+    """Without the page's script, five photos sent where three are taken and the form refused for its
+    description: three are kept, and the photo field says at most three are taken."""
+    settings.YIWANG_MAX_ATTACHMENTS = 3
+    photos = [SimpleUploadedFile(f"{i}.jpg", jpeg(colour=(40 * i, 90, 90)), content_type="image/jpeg")
+              for i in range(5)]
+    response = client.post("/m/report/", {"description": "", "contact_phone": "13812345678", **IN_A,
+                                          "photos": photos})
+    page = response.content.decode()
+    assert response.status_code == 400 and error_next_to(page, "description") == "请描述问题。"
+    assert len(kept_tokens(page)) == 3
+    assert error_next_to(page, "photos") == "每个环节最多上传 3 个文件。"
+
+
+def test_my_reports_beyond_the_first_page_are_reached_by_older(client, cast, report):
+    """The list used to stop at the newest 100 with no way further, though the home page counts them all."""
+    made = [report(description=f"第{i}处垃圾", now=MONDAY + dt.timedelta(minutes=i)).number for i in range(101)]
+    client.force_login(cast.resident)
+    seen, url = [], "/m/mine/"
+    while url:
+        page = client.get(url).content.decode()
+        seen += re.findall(r'<p class="hint">(YW\d{8}-\d{6})', page)
+        older = re.search(r'<a class="btn btn-secondary" href="(\?page=\d+)">较早</a>', page)
+        url = f"/m/mine/{older[1]}" if older else None
+    assert seen == list(reversed(made))
+
+
+def test_my_report_says_it_is_an_enterprise_appeal_and_keeps_my_rating_beside_the_reopen_request(
+        client, cast, report, after_photo, person):
+    firm = person("enterprise", username="firm1")
+    case = report(actor=firm, channel="enterprise")
+    client.force_login(firm)
+    for url in ("/m/mine/", f"/m/mine/{case.pk}/"):
+        assert '<span class="badge badge-appeal">企业诉求</span>' in client.get(url).content.decode(), url
+    cases.case_self_handle(actor=cast.grid_worker, case=case, result="已清理", attachments=after_photo)
+    cases.case_verify(actor=cast.community, case=case, attachments=fix_photo())
+    response = client.post(f"/m/mine/{case.pk}/", {"rating": "unsatisfied", "comment": "门前还是堵"})
+    assert response.status_code == 302
+    page = client.get(f"/m/mine/{case.pk}/").content.decode()
+    assert "<strong>不满意</strong> — 门前还是堵" in page  # what I said, not only that I asked again
+    assert "您已申请重新办理" in page
+
+
+def test_my_report_said_to_be_the_same_problem_says_so_until_the_staff_act(client, cast, report):
+    from yiwang.core import clock
+
+    earlier = report(actor=cast.resident2, now=clock.now() - dt.timedelta(hours=1))
+    client.force_login(cast.resident)
+    response = client.post("/m/report/", {"description": "这里也有垃圾", "category": "E0102", **IN_A,
+                                          "same_as": earlier.pk})
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert f"您说这与案件 {earlier.number} 是同一个问题" in page

@@ -215,7 +215,66 @@
     (q ? matches.slice(0, 12) : matches.filter(function (c) { return c.code === chosen.value; })).forEach(function (c) { list.appendChild(option(c, false)); });
     if (q && !matches.length) { var p = document.createElement("p"); p.className = "hint"; p.textContent = list.dataset.none; list.appendChild(p); }
   }
+  // The chosen category's extra questions (answer_<code> fields; the same as phone/_questions.html renders).
+  var questions = $("cat-questions"), current = null;
+  function field(tag, attrs) {
+    var el = document.createElement(tag);
+    Object.keys(attrs).forEach(function (k) { el.setAttribute(k, attrs[k]); });
+    return el;
+  }
+  function labelled(text, q, forId, tag) {
+    var label = document.createElement(tag);
+    if (forId) label.htmlFor = forId;
+    label.textContent = text;
+    if (!q.required) {
+      var hint = document.createElement("span");
+      hint.className = "hint"; hint.textContent = " (" + questions.dataset.optional + ")";
+      label.appendChild(hint);
+    }
+    return label;
+  }
+  function renderQuestions(c) {
+    if (questions.dataset.category === c.code) return;  // rendered by the server after a refusal, as answered
+    questions.dataset.category = c.code;
+    questions.innerHTML = "";
+    (c.questions || []).forEach(function (q) {
+      var div = document.createElement("div"), id = "answer-" + q.code, name = "answer_" + q.code;
+      div.className = "question";
+      if (q.datatype === "singlevaluelist" || q.datatype === "multivaluelist") {
+        var set = document.createElement("fieldset");
+        set.appendChild(labelled(q.label, q, null, "legend"));
+        q.values.forEach(function (v, i) {
+          var row = document.createElement("div");
+          row.className = "check";
+          row.appendChild(field("input", {type: q.datatype === "multivaluelist" ? "checkbox" : "radio", id: id + "-" + (i + 1), name: name, value: v.key, "aria-describedby": "err-answers"}));
+          var label = document.createElement("label");
+          label.htmlFor = id + "-" + (i + 1); label.textContent = v.name;
+          row.appendChild(label); set.appendChild(row);
+        });
+        div.appendChild(set);
+      } else {
+        div.appendChild(labelled(q.label, q, id, "label"));
+        var attrs = {id: id, name: name, "aria-describedby": "err-answers"};
+        if (q.datatype === "number") { attrs.type = "number"; attrs.inputmode = "decimal"; attrs.step = "any"; }
+        else if (q.datatype === "datetime") attrs.type = "datetime-local";
+        else if (q.datatype === "text") attrs.maxlength = "2000";
+        else attrs.maxlength = "255";
+        div.appendChild(field(q.datatype === "text" ? "textarea" : "input", attrs));
+      }
+      questions.appendChild(div);
+    });
+  }
+  function unanswered() {
+    var missing = (current && current.questions || []).filter(function (q) {
+      return q.required && !Array.prototype.some.call(form.querySelectorAll("[name='answer_" + q.code + "']"), function (el) {
+        return (el.type === "checkbox" || el.type === "radio") ? el.checked : el.value.trim();
+      });
+    });
+    return missing.length ? msg.answer.replace("%(q)s", missing[0].label) : "";
+  }
   function choose(c) {
+    current = c;
+    renderQuestions(c);
     chosen.value = c.code;
     $("cat-chosen").textContent = $("cat-chosen").dataset.label + " " + c.group + " · " + c.name;
     $("err-category").hidden = true;
@@ -259,9 +318,10 @@
     if (photos.some(refused)) errors.photos = msg.photosType;
     if (after.some(refused)) errors.after_photos = msg.photosType;
     if (patrol && !chosen.value) errors.category = msg.category;
-    if (patrol && $("fixed").checked && !$("fixed_result").value.trim()) errors.fixed_result = msg.fixed;
+    if (unanswered()) errors.answers = unanswered();
+    if ($("fixed") && $("fixed").checked && !$("fixed_result").value.trim()) errors.fixed_result = msg.fixed;
     // The server refuses a fix without a photo of the result anyway; saying so here saves a round trip.
-    if (patrol && $("fixed").checked && !after.length && !keptOf("after_photos")) errors.after_photos = msg.after;
+    if ($("fixed") && $("fixed").checked && !after.length && !keptOf("after_photos")) errors.after_photos = msg.after;
     if (anonymous && !/^1[3-9][0-9]{9}$/.test($("contact_phone").value.replace(/[\s\-]/g, "").replace(/^\+?86/, ""))) errors.contact_phone = msg.contact;
     return errors;
   }
@@ -283,7 +343,7 @@
     form.reset(); photos.length = 0; after.length = 0;
     showPhotos(photos, $("photo-list")); if ($("after-list")) showPhotos(after, $("after-list"));
     lat.value = lon.value = chosen.value = ""; place.textContent = ""; $("cat-chosen").textContent = "";
-    $("dups").hidden = true; renderCategories();
+    $("dups").hidden = true; current = null; questions.innerHTML = ""; questions.dataset.category = ""; renderCategories();
   }
   form.addEventListener("submit", function (event) {
     event.preventDefault();
