@@ -24,3 +24,8 @@ urlpatterns += [
     path("imports/<int:pk>/resume/", imports_views.import_resume, name="import-resume"),
     path("imports/<int:pk>/errors.csv", imports_views.import_errors, name="import-errors"),
 ]
+
+from yiwang.console.messages import MESSAGES  # noqa: E402 (my messages, appended)
+from yiwang.notifications.views import urls as inbox_urls  # noqa: E402
+
+urlpatterns += inbox_urls(MESSAGES)

@@ -7,7 +7,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from yiwang.notifications.models import Notification
-from yiwang.notifications.selectors import notification_preferences_for
+from yiwang.notifications.selectors import notification_list_for, notification_preferences_for
 from yiwang.notifications.services import notification_mark_read, notification_preferences_set
 
 
@@ -44,7 +44,7 @@ class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsAuthenticated]
 
     def get_queryset(self):
-        queryset = Notification.objects.filter(recipient=self.request.user).select_related("case")
+        queryset = notification_list_for(user=self.request.user)
         if self.request.query_params.get("unread") in ("1", "true"):
             queryset = queryset.filter(read_at__isnull=True)
         return queryset

@@ -10,7 +10,28 @@ from django.utils.translation import gettext
 from yiwang.accounts.policies import restrict
 from yiwang.core.errors import invalid
 from yiwang.notifications.choices import Channel, DeliveryStatus
-from yiwang.notifications.models import Delivery, NotificationPreference, WebhookSubscription
+from yiwang.notifications.models import Delivery, Notification, NotificationPreference, WebhookSubscription
+
+
+def notification_list_for(*, user) -> QuerySet[Notification]:
+    """The person's own inbox, newest first."""
+    return Notification.objects.filter(recipient=user).select_related("case")
+
+
+def notification_unread_count(*, user) -> int:
+    if user is None or not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def notification_get_for(*, user, pk) -> Notification:
+    """One notification of the person's own; anyone else's is missing (NotFound)."""
+    from yiwang.core.errors import NotFound
+
+    try:
+        return notification_list_for(user=user).get(pk=pk)
+    except (Notification.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
 
 
 def notification_preferences_for(*, user) -> dict:

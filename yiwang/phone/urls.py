@@ -1,5 +1,7 @@
 from django.urls import path
 
+from yiwang.notifications.views import urls as inbox_urls
+
 from . import views
 
 app_name = "phone"
@@ -19,4 +21,5 @@ urlpatterns = [
     path("grid/report/", views.grid_report, name="grid-report"),
     path("grid/case/<int:pk>/", views.grid_case, name="grid-case"),
     path("grid/case/<int:pk>/<str:verb>/", views.grid_case_act, name="grid-case-act"),
+    *inbox_urls(views.MESSAGES),
 ]

@@ -37,6 +37,7 @@ from yiwang.geo.selectors import grid_locate
 from yiwang.media.processing import Upload, refuse_count, uploads_from
 from yiwang.media.selectors import attachments_for_cases, photo_report_position
 from yiwang.media.views import serve
+from yiwang.notifications.views import Inbox
 from yiwang.org.selectors import category_by_code
 from yiwang.phone import selectors, services
 from yiwang.phone.forms import (
@@ -711,3 +712,22 @@ def grid_case_act(request, pk: int, verb: str):
 
     messages.success(request, message % {"n": case.number})
     return redirect("phone:grid-case", pk=case.pk)
+
+
+# --- my messages (the in-app inbox; yiwang.notifications.views) -----------------------------------------------
+
+def _messages_context(request) -> dict:
+    return {"nav": "grid-messages" if selectors.reporter_kind(request.user) == "patrol" else "messages"}
+
+
+def _messages_case_url(request, case) -> str:
+    """My own report opens as mine; a grid worker's case on the grid pages; other staff's in the console."""
+    if case.reporter_id == request.user.pk:
+        return reverse("phone:mine-case", args=[case.pk])
+    if selectors.reporter_kind(request.user) == "patrol":
+        return reverse("phone:grid-case", args=[case.pk])
+    return reverse("console:case", args=[case.pk])
+
+
+MESSAGES = Inbox(namespace="phone", template="phone/messages.html", refuse=_require_sign_in,
+                 context=_messages_context, case_url=_messages_case_url)
