@@ -77,6 +77,11 @@ def test_a_district_leader_sees_their_district_with_the_overviews_figures(client
     assert '<nav class="crumbs"' not in html and cast.world.city.name not in html
 
 
+def test_the_wall_links_to_the_monthly_assessment_and_the_console(client, cast):
+    header = signed_in(client, cast.leader).get("/command/").content.decode().split("</header>")[0]
+    assert 'href="/command/assessment/"' in header and 'href="/console/"' in header
+
+
 def test_drilling_down_to_a_street_and_a_grid(client, cast, cases):
     client = signed_in(client, cast.leader)
     html = client.get(f"/command/?region={cast.world.street_a.code}").content.decode()

@@ -302,6 +302,13 @@ def test_each_role_starts_on_its_console(as_user, cast):
     assert as_user(cast.leader).get("/console/")["Location"] == "/console/leader/"
 
 
+def test_a_leaders_console_links_back_to_the_command_centre_and_the_assessment(as_user, cast):
+    header = as_user(cast.leader).get("/console/leader/").content.decode().split("</header>")[0]
+    assert 'href="/command/"' in header and 'href="/command/assessment/"' in header
+    header = as_user(cast.dispatcher).get("/console/inbox/").content.decode().split("</header>")[0]
+    assert 'href="/command/' not in header
+
+
 def test_escalating_moves_the_case_up_a_level_and_returns_to_its_page(as_user, cast, loop):
     case = loop("filed")
     client = as_user(cast.shift_lead)
