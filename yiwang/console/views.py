@@ -316,9 +316,12 @@ def _params(request) -> dict:
     params = {k: v for k, v in request.GET.items() if k not in ("page",) and v}
     if params.get("status") == "open":
         params["status"] = ",".join(sorted(OPEN))
-    if params.get("grid") and not params["grid"].isdigit():  # a grid code typed in
+    if params.get("grid"):  # the list's own links give an id; a grid code (digits too) may be typed in
         grid = Grid.objects.filter(code=params["grid"].strip()).only("pk").first()
-        params["grid"] = str(grid.pk) if grid else "0"
+        if grid is not None:
+            params["grid"] = str(grid.pk)
+        elif not params["grid"].isdigit():
+            params["grid"] = "0"
     return params
 
 

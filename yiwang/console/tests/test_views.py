@@ -263,6 +263,9 @@ def test_the_case_list_filters_by_light_unit_and_grid(as_user, cast, loop):
     assert late.number in by_unit and fresh.number not in by_unit
     by_grid = client.get(f"/console/cases/?grid={cast.world.grid_a2.pk}").content.decode()
     assert late.number not in by_grid
+    by_code = client.get(f"/console/cases/?grid={cast.world.grid_a.code}").content.decode()  # all digits
+    assert late.number in by_code and fresh.number in by_code
+    assert f'<option value="{cast.world.grid_a.pk}" selected>' in by_code
     bad = client.get("/console/cases/?light=purple").content.decode()
     assert "未知的时限状态。" in bad
 
