@@ -254,7 +254,7 @@ def case_act(request, pk, verb):
         raise
     except DomainError as error:
         return _refused(request, case, verb, step, error)
-    messages.success(request, step.done % {"n": case.number})
+    messages.success(request, step.done_message(request.POST) % {"n": case.number})
     return _go(request, _after(request, case))
 
 

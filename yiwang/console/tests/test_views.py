@@ -165,6 +165,37 @@ def test_a_supervision_deadline_that_is_not_a_date_is_refused_next_to_the_field(
     assert not CaseSupervision.objects.filter(case=case).exists()
 
 
+def test_a_new_deadline_left_empty_asks_for_one_and_keeps_the_note(as_user, cast, loop):
+    case = loop("dispatched")
+    response = as_user(cast.leader).post(f"/console/cases/{case.pk}/do/supervise/",
+                                         {"action": "deadline", "due_at": "", "note": "抓紧"})
+    body = response.content.decode()
+    assert response.status_code == 400 and slot(body, "e-supervise-due_at") == "请填写新的办理期限。"
+    assert "抓紧" in body and not CaseSupervision.objects.filter(case=case).exists()
+
+
+@pytest.mark.parametrize(("action", "due_at", "said"), [
+    ("urge", "", "已催办案件 {n}，已通知当前承办人。"),
+    ("flag", "", "案件 {n} 已列为督办。"),
+    ("deadline", "2099-12-31T17:00", "已为案件 {n} 设定新的办理期限。"),
+])
+def test_the_message_after_supervising_says_which_step_was_taken(as_user, cast, loop, action, due_at, said):
+    case = loop("dispatched")
+    page = as_user(cast.leader).post(f"/console/cases/{case.pk}/do/supervise/",
+                                     {"action": action, "due_at": due_at, "next": "/console/leader/"}, follow=True)
+    assert said.format(n=case.number) in page.content.decode()
+
+
+@pytest.mark.parametrize(("decision", "said"), [("approve", "案件 {n} 的延期申请已批准。"),
+                                                ("deny", "案件 {n} 的延期申请未获批准。")])
+def test_the_message_after_deciding_on_more_time_says_approved_or_denied(as_user, cast, loop, decision, said):
+    case = loop("in_progress")
+    services.case_extend(actor=cast.unit, case=case, amount=2, unit="working_days", reason="等待配件")
+    page = as_user(cast.dispatcher).post(f"/console/cases/{case.pk}/do/approve_extension/",
+                                         {"decision": decision, "queue": "extensions"}, follow=True)
+    assert said.format(n=case.number) in page.content.decode()
+
+
 def test_feedback_without_a_result_is_refused_in_english_when_asked(as_user, cast, loop):
     case = loop("in_progress")
     client = as_user(cast.unit)
