@@ -241,6 +241,17 @@ def test_the_printable_report(as_user, cast, late):
     assert "data-print" in body and "@media print" not in body  # the print rules live in the stylesheet
 
 
+@pytest.mark.parametrize("url", ["/command/assessment/", "/command/assessment/print/", "/command/m/"])
+def test_the_measures_are_named_in_the_users_language(as_user, cast, late, url):
+    client = as_user(cast.leader)
+    chinese = client.get(url).content.decode()
+    assert "按期结案率" in chinese and "满意率" in chinese
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "On-time closing rate" in english and "Satisfaction rate" in english
+    for name in ("上报数", "立案数", "应结案数", "按期结案数", "监督举报率", "结案率", "满意率"):
+        assert name not in english, name
+
+
 @pytest.mark.parametrize("query", ["month=2026-13", "month=26-1", "month=十一月", "level=planet"])
 def test_a_bad_month_or_level_is_a_clear_error(as_user, cast, query):
     response = as_user(cast.leader).get(f"/command/assessment/?{query}")
