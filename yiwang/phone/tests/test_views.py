@@ -615,3 +615,14 @@ def test_the_report_page_states_the_configured_number_of_files(client, world, se
     page = client.get("/m/report/").content.decode()
     assert 'id="photos-hint">照片和视频最多 4 个。' in page
     assert 'data-max-files="4"' in page and 'data-photos-count="照片和视频最多 4 个。"' in page
+
+
+def test_the_grid_pages_write_dates_in_the_users_language(client, report, cast):
+    case = report(actor=cast.resident)
+    client.force_login(cast.grid_worker)
+    for url in ("/m/grid/", f"/m/grid/case/{case.pk}/"):
+        chinese = client.get(url).content.decode()
+        assert re.search(r"\d{1,2}月\d{1,2}日 \d\d:\d\d", chinese), url
+        english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert not re.search(r"\d月\d{1,2}日", english), url
+        assert re.search(r"[A-Z][a-z]{2} \d{1,2}, \d\d:\d\d", english), url
