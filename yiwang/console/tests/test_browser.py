@@ -206,3 +206,13 @@ def test_a_video_plays_on_the_case_page(page, live_server, cast, loop, settings,
     })""")
     assert played.get("ready", 0) >= 2 and played["width"] == 320, played
     no_violations(page)
+
+
+def test_the_case_maps_zoom_buttons_speak_the_pages_language(page, live_server, cast, loop):
+    case = loop("reported")
+    sign_in(page, live_server, cast.acceptor)
+    page.goto(f"{live_server.url}/console/cases/{case.pk}/")
+    zoom_in = page.locator("#case-map .leaflet-control-zoom-in")
+    zoom_in.wait_for()
+    assert zoom_in.get_attribute("title") == "放大"
+    assert page.locator("#case-map .leaflet-control-zoom-out").get_attribute("aria-label") == "缩小"

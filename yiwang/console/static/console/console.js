@@ -92,6 +92,7 @@
       var source = document.getElementById(box.dataset.map);
       if (!source || !window.L) return;
       var data = JSON.parse(source.textContent);
+      window.ywLeaflet(L);
       var map = L.map(box, {attributionControl: !!data.tiles, keyboard: true});
       if (data.tiles) L.tileLayer(data.tiles, {maxZoom: 19, attribution: data.attribution || ""}).addTo(map);
       // The view first: Leaflet draws vector layers only on a map that has one.
