@@ -147,6 +147,8 @@ STEPS: dict[str, Step] = {
         actor=a, case=c.pk, reason=d.get("reason", "")), _("Case %(n)s passed up.")),
     "reopen": Step(_("Reopen"), ("reason",), lambda a, c, d, f: services.case_reopen(
         actor=a, case=c.pk, reason=d.get("reason", "")), _("Case %(n)s reopened.")),
+    "reopen_deny": Step(_("Turn down reopening"), ("reason",), lambda a, c, d, f: services.case_reopen_deny(
+        actor=a, case=c.pk, reason=d.get("reason", "")), _("Reopening case %(n)s turned down.")),
     "park": Step(_("Park"), ("reason",), lambda a, c, d, f: services.case_park(
         actor=a, case=c.pk, reason=d.get("reason", "")), _("Case %(n)s parked.")),
     "resume": Step(_("Resume"), ("note",), lambda a, c, d, f: services.case_resume(

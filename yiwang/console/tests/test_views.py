@@ -268,6 +268,45 @@ def test_an_extension_is_approved_from_the_extension_queue(as_user, cast, loop):
     assert CaseExtension.objects.get(case=case).decision == "approved"
 
 
+@pytest.fixture
+def unsatisfied(cast, loop):
+    """A case closed and rated unsatisfied by its reporter, who asks for it to be handled again."""
+    case = loop("in_progress")
+    services.case_feedback(actor=cast.unit, case=case, result="已清运")
+    services.case_verify(actor=cast.grid_worker, case=case)
+    return services.case_rate(actor=cast.resident, case=case, rating="unsatisfied", comment="没清干净")
+
+
+def test_a_reopen_request_waits_in_its_queue_with_the_reporters_rating(as_user, cast, unsatisfied):
+    client = as_user(cast.shift_lead)
+    page = client.get("/console/inbox/?queue=reopen").content.decode()
+    assert re.search(r'href="\?queue=reopen"[^>]*>[^<]*<span class="count">1</span>', page)
+    assert unsatisfied.number in page and "没清干净" in page
+    assert 'aria-labelledby="h-reopen"' in page and 'aria-labelledby="h-reopen_deny"' in page
+    assert "?queue=reopen" not in as_user(cast.acceptor).get("/console/inbox/").content.decode()
+
+
+def test_a_reopen_request_is_turned_down_with_a_reason_from_the_queue(as_user, cast, unsatisfied):
+    client = as_user(cast.shift_lead)
+    refused = client.post(f"/console/cases/{unsatisfied.pk}/do/reopen_deny/", {"reason": "", "queue": "reopen"})
+    assert refused.status_code == 400 and slot(refused.content.decode(), "e-reopen_deny-reason")
+    response = client.post(f"/console/cases/{unsatisfied.pk}/do/reopen_deny/",
+                           {"reason": "已按标准清理", "queue": "reopen"})
+    assert response.status_code == 303
+    case = Case.objects.get(pk=unsatisfied.pk)
+    assert case.status == Status.RATED and not case.reopen_requested
+    assert journal(case)[-1] == "case.reopen_deny"
+    page = client.get("/console/inbox/?queue=reopen").content.decode()
+    assert re.search(r'href="\?queue=reopen"[^>]*>[^<]*<span class="count">0</span>', page)
+
+
+def test_a_reopen_request_is_approved_from_the_queue(as_user, cast, unsatisfied):
+    as_user(cast.shift_lead).post(f"/console/cases/{unsatisfied.pk}/do/reopen/",
+                                  {"reason": "群众不满意，重办", "queue": "reopen"})
+    case = Case.objects.get(pk=unsatisfied.pk)
+    assert case.status == Status.DISPATCHED and case.reopen_count == 1
+
+
 def test_the_reporters_contact_is_masked_until_shown_and_showing_it_is_journaled(as_user, cast, loop):
     case = loop("reported")
     client = as_user(cast.acceptor)
