@@ -149,6 +149,10 @@ STEPS: dict[str, Step] = {
         actor=a, case=c.pk, reason=d.get("reason", "")), _("Case %(n)s reopened.")),
     "reopen_deny": Step(_("Turn down reopening"), ("reason",), lambda a, c, d, f: services.case_reopen_deny(
         actor=a, case=c.pk, reason=d.get("reason", "")), _("Reopening case %(n)s turned down.")),
+    "rate_callback": Step(_("Record the return call"), ("rating", "comment"), lambda a, c, d, f:
+                          services.case_rate_callback(actor=a, case=c.pk, rating=d.get("rating", ""),
+                                                      comment=d.get("comment", "")),
+                          _("Return call on case %(n)s recorded.")),
     "park": Step(_("Park"), ("reason",), lambda a, c, d, f: services.case_park(
         actor=a, case=c.pk, reason=d.get("reason", "")), _("Case %(n)s parked.")),
     "resume": Step(_("Resume"), ("note",), lambda a, c, d, f: services.case_resume(

@@ -22,7 +22,8 @@ from yiwang.org.selectors import ancestor_paths, catalogue_for, category_list_fo
 # The steps the consoles offer, in the order the action panel lists them. Verify, rework, self-handling and
 # rating happen on the phone pages (grid workers, reporters).
 CONSOLE_VERBS = ["accept", "file", "dispatch", "merge", "reject", "sign", "feedback", "return", "extend",
-                 "approve_extension", "supervise", "escalate", "reopen", "reopen_deny", "park", "resume", "void"]
+                 "approve_extension", "supervise", "escalate", "reopen", "reopen_deny", "rate_callback", "park", "resume",
+                 "void"]
 
 
 def case_actions_for(*, actor, case: Case) -> list[str]:
@@ -43,6 +44,8 @@ def case_actions_for(*, actor, case: Case) -> list[str]:
             if pending != (verb == "approve_extension"):
                 continue
         if verb in ("reopen", "reopen_deny") and not case.reopen_requested:
+            continue
+        if verb == "rate_callback" and case.reporter_id:  # the reporter rates it in the app
             continue
         if verb == "escalate" and case.level.parent_id is None:
             continue
@@ -70,6 +73,8 @@ QUEUES = [
     Queue("extensions", _("Extension requests"), (), "cases.approve_extension_case"),
     # Rated unsatisfied, with the reporter asking for the case to be handled again (重办申请).
     Queue("reopen", _("Reopen requests"), (), "cases.reopen_case"),
+    # Closed, reported without an account (hotline, patrol, import): the desk calls the citizen back (回访).
+    Queue("callback", _("Return calls"), (), "cases.accept_case"),
 ]
 QUEUE_BY_CODE = {q.code: q for q in QUEUES}
 QUEUE_OF_STATUS = {status: q.code for q in QUEUES for status in q.statuses}
@@ -85,6 +90,9 @@ def queue_cases(*, actor, code: str, now: dt.datetime) -> QuerySet:
     if code == "extensions":
         pending = CaseExtension.objects.filter(decision=ExtensionDecision.PENDING).values("case")
         queryset = case_list_for(actor=actor, now=now).filter(pk__in=pending)
+    elif code == "callback":
+        queryset = case_list_for(actor=actor, filters=CaseFilters(status=[S.CLOSED]), now=now) \
+            .filter(reporter__isnull=True)
     elif code == "reopen":
         queryset = case_list_for(actor=actor, filters=CaseFilters(status=[S.RATED]), now=now) \
             .filter(reopen_requested=True)
@@ -100,7 +108,7 @@ def queue_counts(*, actor, queues: list[Queue], now: dt.datetime) -> dict[str, i
     by_status = dict(visible.filter(status__in=[s for q in queues for s in q.statuses]).order_by()
                      .values_list("status").annotate(n=Count("id")))
     for queue in queues:
-        if not queue.statuses:  # extensions, reopen requests
+        if not queue.statuses:  # extensions, reopen requests, return calls
             counts[queue.code] = queue_cases(actor=actor, code=queue.code, now=now).count()
         else:
             counts[queue.code] = sum(by_status.get(s, 0) for s in queue.statuses)

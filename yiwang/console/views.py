@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from yiwang.accounts.policies import can
-from yiwang.cases.choices import OPEN, Light, SuperviseAction
+from yiwang.cases.choices import OPEN, Light, Rating, SuperviseAction
 from yiwang.cases.choices import Status as S
 from yiwang.cases.models import Case, CaseDeadline, CaseSupervision
 from yiwang.cases.selectors import (
@@ -147,7 +147,7 @@ def case_context(request, case: Case, *, forms: dict | None = None, reveal: bool
         "reporter_name": case.reporter_name if reveal else _masked_name(case.reporter_name),
         "reporter_phone": case.reporter_phone if reveal else mask_phone(case.reporter_phone),
         "urgencies": Urgency.choices, "limit_units": LimitUnit.choices,
-        "supervise_actions": SuperviseAction.choices,
+        "supervise_actions": SuperviseAction.choices, "ratings": Rating.choices,
     }
     if case.status in (S.REPORTED, S.ACCEPTED):
         context["duplicates"] = case_duplicates_for(actor=actor, category=case.category, lat=case.lat,

@@ -307,6 +307,32 @@ def test_a_reopen_request_is_approved_from_the_queue(as_user, cast, unsatisfied)
     assert case.status == Status.DISPATCHED and case.reopen_count == 1
 
 
+def closed(cast, loop, **fields):
+    case = loop("in_progress", **fields)
+    services.case_feedback(actor=cast.unit, case=case, result="已清运")
+    return services.case_verify(actor=cast.grid_worker, case=case)
+
+
+def test_the_desk_records_a_return_call_on_a_closed_hotline_case(as_user, cast, loop):
+    hotline = closed(cast, loop, actor=cast.acceptor, channel="hotline", reporter_name="张先生",
+                     reporter_phone="13812345678")
+    by_app = closed(cast, loop)  # its reporter rates it in the app
+    client = as_user(cast.acceptor)
+    page = client.get("/console/inbox/?queue=callback").content.decode()
+    assert hotline.number in page and by_app.number not in page
+    assert 'aria-labelledby="h-rate_callback"' in page
+    assert 'aria-labelledby="h-rate_callback"' not in client.get(f"/console/cases/{by_app.pk}/").content.decode()
+    refused = client.post(f"/console/cases/{hotline.pk}/do/rate_callback/",
+                          {"rating": "", "comment": "电话无人接听", "queue": "callback"})
+    body = refused.content.decode()
+    assert refused.status_code == 400 and slot(body, "e-rate_callback-rating") and "电话无人接听" in body
+    client.post(f"/console/cases/{hotline.pk}/do/rate_callback/",
+                {"rating": "basically_satisfied", "comment": "基本满意", "queue": "callback"})
+    case = Case.objects.get(pk=hotline.pk)
+    assert case.status == Status.RATED and case.rating == "basically_satisfied" and case.rating_comment == "基本满意"
+    assert journal(case)[-1] == "case.rate_callback"
+
+
 def test_the_reporters_contact_is_masked_until_shown_and_showing_it_is_journaled(as_user, cast, loop):
     case = loop("reported")
     client = as_user(cast.acceptor)
