@@ -14,7 +14,7 @@ from django.db.models import Count
 from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -381,7 +381,8 @@ def unit_cases(request):
             for c in page.object_list]
     context = {**_nav(request, "unit"), "units": units, "unit": unit, "tabs": [
         {"code": code, "label": label, "count": sum(counts.get(s, 0) for s in statuses)}
-        for code, label, statuses in tabs], "tab": tab[0], "page": page, "rows": rows}
+        for code, label, statuses in tabs], "tab": tab[0], "page": page, "rows": rows,
+        "query": urlencode({"unit": unit.pk, "tab": tab[0]})}
     return render(request, "console/unit.html", context)
 
 

@@ -378,6 +378,17 @@ def test_unit_staff_see_their_units_cases_and_sign_with_one_click(as_user, cast,
     assert Case.objects.get(pk=mine.pk).status == Status.IN_PROGRESS
 
 
+def test_the_unit_pages_next_page_stays_with_the_chosen_unit(as_user, cast, loop, monkeypatch):
+    from yiwang.console import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    loop("dispatched")
+    loop("dispatched")
+    superuser = type(cast.unit).objects.create_superuser("root", password="x")  # sees every unit
+    page = as_user(superuser).get(f"/console/unit/?unit={cast.world.unit_a.pk}&tab=dispatched").content.decode()
+    assert f'href="?unit={cast.world.unit_a.pk}&amp;tab=dispatched&amp;page=2"' in page
+
+
 def test_a_leader_sees_red_cases_and_urges_with_one_click(as_user, cast, loop):
     from yiwang.console.tests.conftest import LAST_WEEK
 
