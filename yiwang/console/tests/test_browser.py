@@ -216,3 +216,15 @@ def test_the_case_maps_zoom_buttons_speak_the_pages_language(page, live_server, 
     zoom_in.wait_for()
     assert zoom_in.get_attribute("title") == "放大"
     assert page.locator("#case-map .leaflet-control-zoom-out").get_attribute("aria-label") == "缩小"
+
+
+def test_slash_searches_by_number_from_a_page_without_a_search_box(page, live_server, cast, loop):
+    loop("reported")
+    sign_in(page, live_server, cast.acceptor)
+    assert "/console/inbox/" in page.url
+    with page.expect_navigation():
+        page.keyboard.press("/")
+    assert "/console/cases/" in page.url
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'q-number'")
+    page.keyboard.type("YW")
+    assert page.locator("#q-number").input_value() == "YW"

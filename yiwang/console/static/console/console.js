@@ -77,6 +77,11 @@
       if (list.length) { event.preventDefault(); move(key === "j" ? 1 : -1); return; }
     }
     var element = target(key);
+    if (!element && key === "/") {  // no search box here: the case list's, focused
+      var list = document.querySelector("[data-search]");
+      if (list) { event.preventDefault(); window.location.assign(list.href + "#search"); }
+      return;
+    }
     if (!element) return;
     event.preventDefault();
     var folded = element.closest("details:not([open])");
@@ -113,7 +118,13 @@
     });
   }
 
-  function start() { drawMaps(); }
+  function start() {
+    drawMaps();
+    if (window.location.hash === "#search") {  // came here by "/" from a page without a search box
+      var box = document.querySelector('input[data-key="/"]');
+      if (box) box.focus();
+    }
+  }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
