@@ -143,6 +143,18 @@ def test_a_resident_has_no_wall(client, cast):
     assert signed_in(client, cast.resident).get("/command/").status_code == 404
 
 
+def test_a_full_act_on_list_says_there_are_more_and_links_the_full_lists(client, cast, cases, monkeypatch):
+    from yiwang.command import selectors, views
+
+    html = signed_in(client, cast.leader).get("/command/").content.decode()
+    assert figures(html)["act-on-count"] == "1" and 'href="/console/leader/"' not in html
+    monkeypatch.setattr(selectors, "ACT_ON_LIMIT", 1)
+    monkeypatch.setattr(views, "ACT_ON_LIMIT", 1)
+    html = client.get("/command/").content.decode()  # the overdue, supervised case fills the one-line list
+    assert figures(html)["act-on-count"] == "1+" and cases.number in html
+    assert 'href="/console/leader/"' in html
+
+
 def test_the_refresh_answers_the_live_panels_out_of_band(client, cast, cases, loop):
     client = signed_in(client, cast.leader)
     loop("reported")
