@@ -22,6 +22,7 @@ from yiwang.accounts.policies import can
 from yiwang.cases.choices import OPEN, Light, Rating, SuperviseAction
 from yiwang.cases.choices import Status as S
 from yiwang.cases.models import Case, CaseDeadline, CaseSupervision
+from yiwang.cases.policies import TRANSITIONS
 from yiwang.cases.selectors import (
     CaseFilters,
     case_duplicates_for,
@@ -161,7 +162,9 @@ def case_context(request, case: Case, *, forms: dict | None = None, reveal: bool
 
 def _timeline(actor, case):
     labels = dict(S.choices)
-    return [{"entry": e, "label": ENTRY_LABELS.get(e.action, e.action), "status": labels.get(e.status, "")}
+    return [{"entry": e, "label": ENTRY_LABELS.get(e.action, e.action), "status": labels.get(e.status, ""),
+             # A step that needs a reason (reject, return …) gave one; any other (accept, dispatch …) a note.
+             "reason_label": _("Reason") if getattr(TRANSITIONS.get(e.action), "needs_reason", False) else _("Note")}
             for e in reversed(case_timeline(actor=actor, case=case, public=False))]
 
 

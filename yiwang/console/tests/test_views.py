@@ -333,6 +333,15 @@ def test_the_desk_records_a_return_call_on_a_closed_hotline_case(as_user, cast, 
     assert journal(case)[-1] == "case.rate_callback"
 
 
+def test_the_timeline_calls_a_steps_note_a_note_and_a_reason_a_reason(as_user, cast, loop):
+    case = loop("reported")
+    client = as_user(cast.shift_lead)
+    client.post(f"/console/cases/{case.pk}/do/accept/", {"category": "", "urgency": "", "note": "已电话核实"})
+    client.post(f"/console/cases/{case.pk}/do/void/", {"reason": "重复登记"})
+    page = client.get(f"/console/cases/{case.pk}/").content.decode()
+    assert "备注: 已电话核实" in page and "理由: 重复登记" in page and "理由: 已电话核实" not in page
+
+
 def test_the_reporters_contact_is_masked_until_shown_and_showing_it_is_journaled(as_user, cast, loop):
     case = loop("reported")
     client = as_user(cast.acceptor)
