@@ -31,6 +31,7 @@ from yiwang.cases.selectors import case_get_for, light_of
 from yiwang.cases.services import case_supervise
 from yiwang.command.api import month_of
 from yiwang.command.selectors import (
+    ACT_ON_LIMIT,
     ASSESSMENT_LEVELS,
     assessment,
     crumbs,
@@ -106,6 +107,7 @@ def _phone_context(request, place, *, result: dict | None = None) -> dict:
         **figures, "place": place, "crumbs": crumbs(actor, place),
         "children_label": LEVEL_NAMES.get(data["children_level"] or "", ""),
         "cases": _case_rows(data["act_on"]), "may_supervise": can(actor, "cases.supervise_case"),
+        "cases_more": len(data["act_on"]) >= ACT_ON_LIMIT,  # the list stops there: "20+"
         "result": result or {}, "region_code": data["region"]["code"],
         "as_of": dt.datetime.fromisoformat(data["as_of"]),
         "assessment_region": place.community.code if isinstance(place, Grid) else place.code,

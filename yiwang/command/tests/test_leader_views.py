@@ -108,6 +108,16 @@ def test_the_figures_are_the_overviews(as_user, cast, report, late):
     assert f'href="?region={cast.world.street_a.code}"' in body
 
 
+def test_a_full_act_on_list_counts_with_a_plus(as_user, cast, late, monkeypatch):
+    from yiwang.command import selectors, views_leader
+
+    client = as_user(cast.leader)
+    assert re.search(r'id="h-act">[^<]*<span class="count">1</span>', client.get("/command/m/").content.decode())
+    monkeypatch.setattr(selectors, "ACT_ON_LIMIT", 1)
+    monkeypatch.setattr(views_leader, "ACT_ON_LIMIT", 1)
+    assert re.search(r'id="h-act">[^<]*<span class="count">1\+</span>', client.get("/command/m/").content.decode())
+
+
 def test_drilling_down_shows_the_way_back_up(as_user, cast, late):
     client = as_user(cast.leader)
     body = client.get(f"/command/m/?region={cast.world.community_a.code}").content.decode()
