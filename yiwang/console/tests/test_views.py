@@ -375,6 +375,32 @@ def test_the_case_list_filters_by_light_unit_and_grid(as_user, cast, loop):
     assert "未知的时限状态。" in bad
 
 
+def test_the_case_list_downloads_as_csv_with_its_filters(as_user, cast, loop):
+    import csv
+    import io
+
+    from yiwang.console.tests.conftest import LAST_WEEK
+
+    late = loop("dispatched", now=LAST_WEEK, description="=HYPERLINK(\"http://x\")")
+    fresh = loop("filed")
+    client = as_user(cast.dispatcher)
+    page = client.get("/console/cases/?light=red").content.decode()
+    assert 'href="/console/cases/export.csv?light=red"' in page
+    response = client.get("/console/cases/export.csv?light=red")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][:3] == ["案件编号", "状态", "亮灯"]
+    assert [row[0] for row in rows[1:]] == [late.number] and fresh.number not in text
+    assert rows[1][2] == "已超期" and rows[1][5].startswith("'=")  # never a formula
+    assert "13900000000" not in text and "139****0000" not in text  # no reporter contact
+    every = b"".join(client.get("/console/cases/export.csv").streaming_content).decode()
+    assert late.number in every and fresh.number in every
+    other = b"".join(as_user(cast.dispatcher_b).get("/console/cases/export.csv").streaming_content).decode()
+    assert late.number not in other
+
+
 def test_unit_staff_see_their_units_cases_and_sign_with_one_click(as_user, cast, loop):
     mine = loop("dispatched")
     client = as_user(cast.unit)
