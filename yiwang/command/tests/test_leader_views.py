@@ -118,6 +118,12 @@ def test_a_full_act_on_list_counts_with_a_plus(as_user, cast, late, monkeypatch)
     assert re.search(r'id="h-act">[^<]*<span class="count">1\+</span>', client.get("/command/m/").content.decode())
 
 
+@pytest.mark.parametrize("url", ["/command/m/", "/command/assessment/"])
+def test_the_leaders_pages_link_to_the_console(as_user, cast, url):
+    header = as_user(cast.leader).get(url).content.decode().split("</header>")[0]
+    assert 'href="/console/"' in header
+
+
 def test_drilling_down_shows_the_way_back_up(as_user, cast, late):
     client = as_user(cast.leader)
     body = client.get(f"/command/m/?region={cast.world.community_a.code}").content.decode()
