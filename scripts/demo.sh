@@ -20,6 +20,6 @@ $PY manage.py run_huey --workers 2 --flush-locks > var/tasks.log 2>&1 &
 TASKS_PID=$!
 trap 'kill $TASKS_PID 2>/dev/null' EXIT INT TERM
 echo
-echo "Yiwang is serving on http://127.0.0.1:8000/  (administration: /admin/, API docs: /api/docs/)"
+echo "Yiwang is serving on http://${YIWANG_BIND:-127.0.0.1:8000}/  (administration: /admin/, API docs: /api/docs/)"
 .venv/bin/gunicorn config.wsgi:application --bind "${YIWANG_BIND:-127.0.0.1:8000}" \
     --workers "${YIWANG_WORKERS:-2}" --threads 4 --access-logfile - --timeout 60

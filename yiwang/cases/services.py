@@ -850,7 +850,9 @@ def case_supervise(*, actor, case, action: str, note: str = "", due_at: dt.datet
 
     def apply(case, now):
         if action == SuperviseAction.DEADLINE:
-            if due_at is None or due_at <= now:
+            if due_at is None:
+                raise invalid(gettext("Give the new deadline."), "due_required", "due_at")
+            if due_at <= now:
                 raise invalid(gettext("The new deadline must be in the future."), "due_invalid", "due_at")
             if deadlines.move(case, due=due_at, now=now) is None:
                 raise InvalidTransition(gettext("No deadline is running on this case."), code="no_running_deadline")

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 
 from yiwang.cases.choices import Status
 from yiwang.cases.measures import RATES, WEIGHTS
-from yiwang.command.selectors import crumbs, map_shapes, overview, place_for
+from yiwang.command.selectors import ACT_ON_LIMIT, crumbs, map_shapes, overview, place_for
 from yiwang.core.errors import NotFound
 from yiwang.geo.choices import RegionLevel
 
@@ -69,6 +69,8 @@ def _panels(data: dict) -> dict:
         "act_on": [{**case, "status_label": statuses.get(case["status"], case["status"])}
                    for case in data["act_on"]],
         "channels_total": sum(c["count"] for c in data["channels"]),
+        # The list stops at ACT_ON_LIMIT cases: its count then says "20+" and links the full lists.
+        "act_on_more": len(data["act_on"]) >= ACT_ON_LIMIT,
     }
 
 

@@ -21,17 +21,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import urlencode
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from yiwang.accounts.policies import can
 from yiwang.cases.choices import Status, SuperviseAction
-from yiwang.cases.measures import COUNTS, RATES
 from yiwang.cases.selectors import case_get_for, light_of
 from yiwang.cases.services import case_supervise
 from yiwang.command.api import month_of
 from yiwang.command.selectors import (
+    ACT_ON_LIMIT,
     ASSESSMENT_LEVELS,
     assessment,
     crumbs,
@@ -40,7 +40,7 @@ from yiwang.command.selectors import (
     region_month,
     urged,
 )
-from yiwang.command.views import percent
+from yiwang.command.views import RATE_LABELS, percent
 from yiwang.core import clock
 from yiwang.core.errors import DomainError, NotFound, invalid
 from yiwang.geo.models import Grid
@@ -51,6 +51,10 @@ LEVEL_NAMES = {"district": _("District"), "street": _("Street"), "community": _(
 KEY_RATES = ["patrol_rate", "closed_rate", "closed_on_time_rate", "satisfied_rate"]
 # The assessment's columns on screen and in print (the exports carry every count and rate).
 KEY_COUNTS = ["reported", "filed", "due_close", "closed", "closed_on_time"]
+# Their names in the user's language (measures.COUNTS holds the Chinese ones the exports use).
+COUNT_LABELS = {"reported": pgettext_lazy("measure", "Reported"), "filed": pgettext_lazy("measure", "Filed"),
+                "due_close": pgettext_lazy("measure", "Due to close"), "closed": pgettext_lazy("measure", "Closed"),
+                "closed_on_time": pgettext_lazy("measure", "Closed on time")}
 NEXT_LEVEL = {"street": "community", "community": "grid"}
 LEADER_ACTIONS = {SuperviseAction.FLAG: _("Case %(n)s is now supervised."),
                   SuperviseAction.URGE: _("Case %(n)s was urged: whoever holds it has been told.")}
@@ -92,7 +96,7 @@ def _row_of(case, now) -> dict:
 
 def _figures(actor, place) -> dict:
     data = overview(actor=actor, region=place)
-    return {"data": data, "key_rates": [(RATES[name][2], percent(data["measures"][name])) for name in KEY_RATES]}
+    return {"data": data, "key_rates": [(RATE_LABELS[name], percent(data["measures"][name])) for name in KEY_RATES]}
 
 
 def _phone_context(request, place, *, result: dict | None = None) -> dict:
@@ -103,6 +107,7 @@ def _phone_context(request, place, *, result: dict | None = None) -> dict:
         **figures, "place": place, "crumbs": crumbs(actor, place),
         "children_label": LEVEL_NAMES.get(data["children_level"] or "", ""),
         "cases": _case_rows(data["act_on"]), "may_supervise": can(actor, "cases.supervise_case"),
+        "cases_more": len(data["act_on"]) >= ACT_ON_LIMIT,  # the list stops there: "20+"
         "result": result or {}, "region_code": data["region"]["code"],
         "as_of": dt.datetime.fromisoformat(data["as_of"]),
         "assessment_region": place.community.code if isinstance(place, Grid) else place.code,
@@ -208,9 +213,9 @@ def _assessment_context(request) -> tuple[dict, int]:
         "months": _months(None if error and params.get("month") else (year, month)),
         "level": level, "levels": [(code, LEVEL_NAMES[code]) for code in ASSESSMENT_LEVELS],
         "error": error, "rows": table, "summary": summary, "query": query,
-        "headers": [COUNTS[name] for name in KEY_COUNTS] + [RATES[name][2] for name in KEY_RATES],
-        "summary_counts": [(COUNTS[name], summary.counts[name]) for name in KEY_COUNTS],
-        "summary_rates": [(RATES[name][2], percent(summary.rates[name])) for name in KEY_RATES],
+        "headers": [COUNT_LABELS[name] for name in KEY_COUNTS] + [RATE_LABELS[name] for name in KEY_RATES],
+        "summary_counts": [(COUNT_LABELS[name], summary.counts[name]) for name in KEY_COUNTS],
+        "summary_rates": [(RATE_LABELS[name], percent(summary.rates[name])) for name in KEY_RATES],
         "level_label": LEVEL_NAMES.get(level, ""),
         "csv": f"{reverse('v1:command-assessment-csv')}?{query}",
         "xlsx": f"{reverse('v1:command-assessment-xlsx')}?{query}",

@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.cases import services
+from yiwang.cases.choices import SuperviseAction
 from yiwang.cases.models import Case
 from yiwang.cases.selectors import CaseFilters, case_list_for
 from yiwang.core.errors import invalid
@@ -26,6 +27,14 @@ class Step:
     fields: tuple
     run: Callable
     done: str  # the message after it went through; %(n)s is the case number
+    # (field, {value: message}): a message of its own for what the form chose (urge, approve …)
+    done_by: tuple[str, dict] | None = None
+
+    def done_message(self, data) -> str:
+        if self.done_by is None:
+            return self.done
+        field, messages = self.done_by
+        return messages.get(data.get(field), self.done)
 
 
 def _category(data, case: Case):
@@ -126,12 +135,24 @@ STEPS: dict[str, Step] = {
     "extend": Step(_("Ask for more time"), ("amount", "unit", "reason"), _extend,
                    _("More time asked for on case %(n)s.")),
     "approve_extension": Step(_("Decide on more time"), ("decision", "note"), _decide,
-                              _("Extension on case %(n)s decided.")),
-    "supervise": Step(_("Supervise"), ("action", "due_at", "note"), _supervise, _("Case %(n)s supervised.")),
+                              _("Extension on case %(n)s decided."), done_by=("decision", {
+                                  "approve": _("More time on case %(n)s approved."),
+                                  "deny": _("More time on case %(n)s denied.")})),
+    "supervise": Step(_("Supervise"), ("action", "due_at", "note"), _supervise, _("Case %(n)s supervised."),
+                      done_by=("action", {
+                          SuperviseAction.URGE: _("Case %(n)s was urged: whoever holds it has been told."),
+                          SuperviseAction.FLAG: _("Case %(n)s is now supervised."),
+                          SuperviseAction.DEADLINE: _("New deadline set for case %(n)s.")})),
     "escalate": Step(_("Escalate"), ("reason",), lambda a, c, d, f: services.case_escalate(
         actor=a, case=c.pk, reason=d.get("reason", "")), _("Case %(n)s passed up.")),
     "reopen": Step(_("Reopen"), ("reason",), lambda a, c, d, f: services.case_reopen(
         actor=a, case=c.pk, reason=d.get("reason", "")), _("Case %(n)s reopened.")),
+    "reopen_deny": Step(_("Turn down reopening"), ("reason",), lambda a, c, d, f: services.case_reopen_deny(
+        actor=a, case=c.pk, reason=d.get("reason", "")), _("Reopening case %(n)s turned down.")),
+    "rate_callback": Step(_("Record the return call"), ("rating", "comment"), lambda a, c, d, f:
+                          services.case_rate_callback(actor=a, case=c.pk, rating=d.get("rating", ""),
+                                                      comment=d.get("comment", "")),
+                          _("Return call on case %(n)s recorded.")),
     "park": Step(_("Park"), ("reason",), lambda a, c, d, f: services.case_park(
         actor=a, case=c.pk, reason=d.get("reason", "")), _("Case %(n)s parked.")),
     "resume": Step(_("Resume"), ("note",), lambda a, c, d, f: services.case_resume(

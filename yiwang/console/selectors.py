@@ -3,11 +3,16 @@ the desk's queues, what the action forms offer, and the map's data. Nothing here
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.accounts.policies import UNIT, can, grants_for
@@ -15,14 +20,15 @@ from yiwang.cases.choices import OPEN, ExtensionDecision
 from yiwang.cases.choices import Status as S
 from yiwang.cases.models import Case, CaseExtension, CaseHandler
 from yiwang.cases.policies import TRANSITIONS
-from yiwang.cases.selectors import CaseFilters, case_list_for
+from yiwang.cases.selectors import CaseFilters, case_list_for, light_of
 from yiwang.org.models import Category, Unit
 from yiwang.org.selectors import ancestor_paths, catalogue_for, category_list_for, responsible_unit_for
 
 # The steps the consoles offer, in the order the action panel lists them. Verify, rework, self-handling and
 # rating happen on the phone pages (grid workers, reporters).
 CONSOLE_VERBS = ["accept", "file", "dispatch", "merge", "reject", "sign", "feedback", "return", "extend",
-                 "approve_extension", "supervise", "escalate", "reopen", "park", "resume", "void"]
+                 "approve_extension", "supervise", "escalate", "reopen", "reopen_deny", "rate_callback", "park", "resume",
+                 "void"]
 
 
 def case_actions_for(*, actor, case: Case) -> list[str]:
@@ -42,7 +48,9 @@ def case_actions_for(*, actor, case: Case) -> list[str]:
                 pending = CaseExtension.objects.filter(case=case, decision=ExtensionDecision.PENDING).exists()
             if pending != (verb == "approve_extension"):
                 continue
-        if verb == "reopen" and not case.reopen_requested:
+        if verb in ("reopen", "reopen_deny") and not case.reopen_requested:
+            continue
+        if verb == "rate_callback" and case.reporter_id:  # the reporter rates it in the app
             continue
         if verb == "escalate" and case.level.parent_id is None:
             continue
@@ -68,6 +76,10 @@ QUEUES = [
     Queue("dispatch", _("To dispatch"), (S.FILED,), "cases.dispatch_case"),
     Queue("returned", _("Returned"), (S.RETURNED,), "cases.dispatch_case"),
     Queue("extensions", _("Extension requests"), (), "cases.approve_extension_case"),
+    # Rated unsatisfied, with the reporter asking for the case to be handled again (重办申请).
+    Queue("reopen", _("Reopen requests"), (), "cases.reopen_case"),
+    # Closed, reported without an account (hotline, patrol, import): the desk calls the citizen back (回访).
+    Queue("callback", _("Return calls"), (), "cases.accept_case"),
 ]
 QUEUE_BY_CODE = {q.code: q for q in QUEUES}
 QUEUE_OF_STATUS = {status: q.code for q in QUEUES for status in q.statuses}
@@ -83,6 +95,12 @@ def queue_cases(*, actor, code: str, now: dt.datetime) -> QuerySet:
     if code == "extensions":
         pending = CaseExtension.objects.filter(decision=ExtensionDecision.PENDING).values("case")
         queryset = case_list_for(actor=actor, now=now).filter(pk__in=pending)
+    elif code == "callback":
+        queryset = case_list_for(actor=actor, filters=CaseFilters(status=[S.CLOSED]), now=now) \
+            .filter(reporter__isnull=True)
+    elif code == "reopen":
+        queryset = case_list_for(actor=actor, filters=CaseFilters(status=[S.RATED]), now=now) \
+            .filter(reopen_requested=True)
     else:
         queryset = case_list_for(actor=actor, filters=CaseFilters(status=list(QUEUE_BY_CODE[code].statuses)),
                                  now=now)
@@ -95,8 +113,8 @@ def queue_counts(*, actor, queues: list[Queue], now: dt.datetime) -> dict[str, i
     by_status = dict(visible.filter(status__in=[s for q in queues for s in q.statuses]).order_by()
                      .values_list("status").annotate(n=Count("id")))
     for queue in queues:
-        if queue.code == "extensions":
-            counts[queue.code] = queue_cases(actor=actor, code="extensions", now=now).count()
+        if not queue.statuses:  # extensions, reopen requests, return calls
+            counts[queue.code] = queue_cases(actor=actor, code=queue.code, now=now).count()
         else:
             counts[queue.code] = sum(by_status.get(s, 0) for s in queue.statuses)
     return counts
@@ -197,3 +215,51 @@ def map_data(case: Case) -> dict:
         "tiles": getattr(settings, "YIWANG_TILE_URL", "") or "",
         "attribution": getattr(settings, "YIWANG_TILE_ATTRIBUTION", "") or "",
     }
+
+
+# --- the case list as a file ---------------------------------------------------------------------------------
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _cell(value) -> str:
+    """A text cell a spreadsheet will not run as a formula (citizens write the descriptions)."""
+    value = "" if value is None else str(value)
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _local(at: dt.datetime | None) -> str:
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+def cases_csv(queryset: QuerySet, now: dt.datetime) -> Iterator[str]:
+    """The cases of a list as CSV text in the reader's language, streamed: number, status, light, urgency,
+    category, description, grid or region, address, lead unit, channel, reported, deadline, supervised. No
+    reporter contact. UTF-8 with a BOM, so Excel reads it."""
+    from yiwang.cases.choices import Channel, Light
+    from yiwang.org.choices import Urgency
+
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow([
+        gettext("Case number"), gettext("Status"), gettext("Light"), gettext("Urgency"), gettext("Category"),
+        gettext("Description"), gettext("Place"), gettext("Address"), gettext("Lead unit"), gettext("Channel"),
+        gettext("Reported"), gettext("Due"), gettext("supervised")])
+    statuses, lights = dict(S.choices), dict(Light.choices)
+    urgencies, channels = dict(Urgency.choices), dict(Channel.choices)
+    buffer = io.StringIO()
+    for n, case in enumerate(queryset.iterator(chunk_size=2000), start=1):
+        light = light_of(case, now)
+        buffer.write(writer.writerow([
+            case.number, statuses.get(case.status, case.status), lights.get(light, "") if light else "",
+            urgencies.get(case.urgency, case.urgency), _cell(f"{case.category.code} {case.category.name}"
+                                                           if case.category_id else ""),
+            _cell(case.description), _cell(case.grid.name if case.grid_id else case.region.name),
+            _cell(case.address), _cell(case.lead_unit.name if case.lead_unit_id else ""),
+            channels.get(case.channel, case.channel), _local(case.reported_at), _local(case.due_at),
+            gettext("yes") if case.supervised else ""]))
+        if n % 500 == 0:
+            yield buffer.getvalue()
+            buffer = io.StringIO()
+    yield buffer.getvalue()

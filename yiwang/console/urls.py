@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("inbox/", views.inbox, name="inbox"),
     path("cases/", views.case_list, name="cases"),
+    path("cases/export.csv", views.case_export, name="cases-export"),
     path("unit/", views.unit_cases, name="unit"),
     path("leader/", views.leader, name="leader"),
     path("cases/<int:pk>/", views.case_detail, name="case"),

@@ -11,17 +11,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from yiwang.accounts.policies import can
-from yiwang.cases.choices import OPEN, Light, SuperviseAction
+from yiwang.cases.choices import OPEN, Light, Rating, SuperviseAction
 from yiwang.cases.choices import Status as S
 from yiwang.cases.models import Case, CaseDeadline, CaseSupervision
+from yiwang.cases.policies import TRANSITIONS
 from yiwang.cases.selectors import (
     CaseFilters,
     case_duplicates_for,
@@ -147,7 +149,7 @@ def case_context(request, case: Case, *, forms: dict | None = None, reveal: bool
         "reporter_name": case.reporter_name if reveal else _masked_name(case.reporter_name),
         "reporter_phone": case.reporter_phone if reveal else mask_phone(case.reporter_phone),
         "urgencies": Urgency.choices, "limit_units": LimitUnit.choices,
-        "supervise_actions": SuperviseAction.choices,
+        "supervise_actions": SuperviseAction.choices, "ratings": Rating.choices,
     }
     if case.status in (S.REPORTED, S.ACCEPTED):
         context["duplicates"] = case_duplicates_for(actor=actor, category=case.category, lat=case.lat,
@@ -161,7 +163,9 @@ def case_context(request, case: Case, *, forms: dict | None = None, reveal: bool
 
 def _timeline(actor, case):
     labels = dict(S.choices)
-    return [{"entry": e, "label": ENTRY_LABELS.get(e.action, e.action), "status": labels.get(e.status, "")}
+    return [{"entry": e, "label": ENTRY_LABELS.get(e.action, e.action), "status": labels.get(e.status, ""),
+             # A step that needs a reason (reject, return …) gave one; any other (accept, dispatch …) a note.
+             "reason_label": _("Reason") if getattr(TRANSITIONS.get(e.action), "needs_reason", False) else _("Note")}
             for e in reversed(case_timeline(actor=actor, case=case, public=False))]
 
 
@@ -254,7 +258,7 @@ def case_act(request, pk, verb):
         raise
     except DomainError as error:
         return _refused(request, case, verb, step, error)
-    messages.success(request, step.done % {"n": case.number})
+    messages.success(request, step.done_message(request.POST) % {"n": case.number})
     return _go(request, _after(request, case))
 
 
@@ -316,9 +320,12 @@ def _params(request) -> dict:
     params = {k: v for k, v in request.GET.items() if k not in ("page",) and v}
     if params.get("status") == "open":
         params["status"] = ",".join(sorted(OPEN))
-    if params.get("grid") and not params["grid"].isdigit():  # a grid code typed in
+    if params.get("grid"):  # the list's own links give an id; a grid code (digits too) may be typed in
         grid = Grid.objects.filter(code=params["grid"].strip()).only("pk").first()
-        params["grid"] = str(grid.pk) if grid else "0"
+        if grid is not None:
+            params["grid"] = str(grid.pk)
+        elif not params["grid"].isdigit():
+            params["grid"] = "0"
     return params
 
 
@@ -357,6 +364,28 @@ def case_list(request):
 
 @console_page
 @require_GET
+def case_export(request):
+    """The case list with the same filters, every page, as a CSV file in the reader's language."""
+    actor = request.user
+    now = clock.now()
+    try:
+        filters = case_filters_from(_params(request))
+    except DomainError as refused:
+        return HttpResponse(str(refused.message), status=400, content_type="text/plain; charset=utf-8")
+    cases = case_list_for(actor=actor, filters=filters, now=now)
+    language = translation.get_language()
+
+    def stream():
+        with translation.override(language):
+            yield from sel.cases_csv(cases, now)
+
+    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="cases-{timezone.localdate(now):%Y%m%d}.csv"'
+    return response
+
+
+@console_page
+@require_GET
 def unit_cases(request):
     """Unit staff: the cases with their unit now — to sign for, in hand, handled — with one-click sign."""
     actor = request.user
@@ -378,7 +407,8 @@ def unit_cases(request):
             for c in page.object_list]
     context = {**_nav(request, "unit"), "units": units, "unit": unit, "tabs": [
         {"code": code, "label": label, "count": sum(counts.get(s, 0) for s in statuses)}
-        for code, label, statuses in tabs], "tab": tab[0], "page": page, "rows": rows}
+        for code, label, statuses in tabs], "tab": tab[0], "page": page, "rows": rows,
+        "query": urlencode({"unit": unit.pk, "tab": tab[0]})}
     return render(request, "console/unit.html", context)
 
 

@@ -109,3 +109,13 @@ def test_the_monthly_assessment_on_a_desktop(new_page, live_server, cast, loop, 
     assert not page.locator("header.bar").is_visible() and not page.locator("[data-print]").is_visible()
     assert page.locator("table.assess tbody tr").count() == len(expected)
     screenshot(page, "command-assessment-print")
+
+
+@pytest.mark.parametrize("url", ["/command/assessment/print/", "/command/assessment/"])
+def test_the_assessment_in_english_fits_a_1366_pixel_screen(new_page, live_server, cast, loop, url):
+    loop("in_progress", now=LAST_WEEK)
+    page = new_page("desktop", locale="en-US")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    sign_in(page, live_server, cast.leader, url)
+    assert "On-time closing rate" in page.locator("table.assess thead").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366

@@ -108,6 +108,22 @@ def test_the_figures_are_the_overviews(as_user, cast, report, late):
     assert f'href="?region={cast.world.street_a.code}"' in body
 
 
+def test_a_full_act_on_list_counts_with_a_plus(as_user, cast, late, monkeypatch):
+    from yiwang.command import selectors, views_leader
+
+    client = as_user(cast.leader)
+    assert re.search(r'id="h-act">[^<]*<span class="count">1</span>', client.get("/command/m/").content.decode())
+    monkeypatch.setattr(selectors, "ACT_ON_LIMIT", 1)
+    monkeypatch.setattr(views_leader, "ACT_ON_LIMIT", 1)
+    assert re.search(r'id="h-act">[^<]*<span class="count">1\+</span>', client.get("/command/m/").content.decode())
+
+
+@pytest.mark.parametrize("url", ["/command/m/", "/command/assessment/"])
+def test_the_leaders_pages_link_to_the_console(as_user, cast, url):
+    header = as_user(cast.leader).get(url).content.decode().split("</header>")[0]
+    assert 'href="/console/"' in header
+
+
 def test_drilling_down_shows_the_way_back_up(as_user, cast, late):
     client = as_user(cast.leader)
     body = client.get(f"/command/m/?region={cast.world.community_a.code}").content.decode()
@@ -239,6 +255,17 @@ def test_the_printable_report(as_user, cast, late):
                                            now=NOW).score
     assert len(rows_of(body)) == 2  # grids A1 and A2
     assert "data-print" in body and "@media print" not in body  # the print rules live in the stylesheet
+
+
+@pytest.mark.parametrize("url", ["/command/assessment/", "/command/assessment/print/", "/command/m/"])
+def test_the_measures_are_named_in_the_users_language(as_user, cast, late, url):
+    client = as_user(cast.leader)
+    chinese = client.get(url).content.decode()
+    assert "按期结案率" in chinese and "满意率" in chinese
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "On-time closing rate" in english and "Satisfaction rate" in english
+    for name in ("上报数", "立案数", "应结案数", "按期结案数", "监督举报率", "结案率", "满意率"):
+        assert name not in english, name
 
 
 @pytest.mark.parametrize("query", ["month=2026-13", "month=26-1", "month=十一月", "level=planet"])

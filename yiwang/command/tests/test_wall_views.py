@@ -77,6 +77,11 @@ def test_a_district_leader_sees_their_district_with_the_overviews_figures(client
     assert '<nav class="crumbs"' not in html and cast.world.city.name not in html
 
 
+def test_the_wall_links_to_the_monthly_assessment_and_the_console(client, cast):
+    header = signed_in(client, cast.leader).get("/command/").content.decode().split("</header>")[0]
+    assert 'href="/command/assessment/"' in header and 'href="/console/"' in header
+
+
 def test_drilling_down_to_a_street_and_a_grid(client, cast, cases):
     client = signed_in(client, cast.leader)
     html = client.get(f"/command/?region={cast.world.street_a.code}").content.decode()
@@ -136,6 +141,18 @@ def test_a_street_leader_gets_404_for_another_street(client, cast, person, world
 
 def test_a_resident_has_no_wall(client, cast):
     assert signed_in(client, cast.resident).get("/command/").status_code == 404
+
+
+def test_a_full_act_on_list_says_there_are_more_and_links_the_full_lists(client, cast, cases, monkeypatch):
+    from yiwang.command import selectors, views
+
+    html = signed_in(client, cast.leader).get("/command/").content.decode()
+    assert figures(html)["act-on-count"] == "1" and 'href="/console/leader/"' not in html
+    monkeypatch.setattr(selectors, "ACT_ON_LIMIT", 1)
+    monkeypatch.setattr(views, "ACT_ON_LIMIT", 1)
+    html = client.get("/command/").content.decode()  # the overdue, supervised case fills the one-line list
+    assert figures(html)["act-on-count"] == "1+" and cases.number in html
+    assert 'href="/console/leader/"' in html
 
 
 def test_the_refresh_answers_the_live_panels_out_of_band(client, cast, cases, loop):

@@ -254,3 +254,25 @@ def test_an_iphones_hevc_video_plays_through_its_copy(page, live_server, cast, l
     page.wait_for_timeout(1500)
     player = [status for kind, status in requests if kind == "media"]
     assert player and all(status == 206 for status in player), requests
+
+
+def test_the_case_maps_zoom_buttons_speak_the_pages_language(page, live_server, cast, loop):
+    case = loop("reported")
+    sign_in(page, live_server, cast.acceptor)
+    page.goto(f"{live_server.url}/console/cases/{case.pk}/")
+    zoom_in = page.locator("#case-map .leaflet-control-zoom-in")
+    zoom_in.wait_for()
+    assert zoom_in.get_attribute("title") == "放大"
+    assert page.locator("#case-map .leaflet-control-zoom-out").get_attribute("aria-label") == "缩小"
+
+
+def test_slash_searches_by_number_from_a_page_without_a_search_box(page, live_server, cast, loop):
+    loop("reported")
+    sign_in(page, live_server, cast.acceptor)
+    assert "/console/inbox/" in page.url
+    with page.expect_navigation():
+        page.keyboard.press("/")
+    assert "/console/cases/" in page.url
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'q-number'")
+    page.keyboard.type("YW")
+    assert page.locator("#q-number").input_value() == "YW"

@@ -165,6 +165,37 @@ def test_a_supervision_deadline_that_is_not_a_date_is_refused_next_to_the_field(
     assert not CaseSupervision.objects.filter(case=case).exists()
 
 
+def test_a_new_deadline_left_empty_asks_for_one_and_keeps_the_note(as_user, cast, loop):
+    case = loop("dispatched")
+    response = as_user(cast.leader).post(f"/console/cases/{case.pk}/do/supervise/",
+                                         {"action": "deadline", "due_at": "", "note": "抓紧"})
+    body = response.content.decode()
+    assert response.status_code == 400 and slot(body, "e-supervise-due_at") == "请填写新的办理期限。"
+    assert "抓紧" in body and not CaseSupervision.objects.filter(case=case).exists()
+
+
+@pytest.mark.parametrize(("action", "due_at", "said"), [
+    ("urge", "", "已催办案件 {n}，已通知当前承办人。"),
+    ("flag", "", "案件 {n} 已列为督办。"),
+    ("deadline", "2099-12-31T17:00", "已为案件 {n} 设定新的办理期限。"),
+])
+def test_the_message_after_supervising_says_which_step_was_taken(as_user, cast, loop, action, due_at, said):
+    case = loop("dispatched")
+    page = as_user(cast.leader).post(f"/console/cases/{case.pk}/do/supervise/",
+                                     {"action": action, "due_at": due_at, "next": "/console/leader/"}, follow=True)
+    assert said.format(n=case.number) in page.content.decode()
+
+
+@pytest.mark.parametrize(("decision", "said"), [("approve", "案件 {n} 的延期申请已批准。"),
+                                                ("deny", "案件 {n} 的延期申请未获批准。")])
+def test_the_message_after_deciding_on_more_time_says_approved_or_denied(as_user, cast, loop, decision, said):
+    case = loop("in_progress")
+    services.case_extend(actor=cast.unit, case=case, amount=2, unit="working_days", reason="等待配件")
+    page = as_user(cast.dispatcher).post(f"/console/cases/{case.pk}/do/approve_extension/",
+                                         {"decision": decision, "queue": "extensions"}, follow=True)
+    assert said.format(n=case.number) in page.content.decode()
+
+
 def test_feedback_without_a_result_is_refused_in_english_when_asked(as_user, cast, loop):
     case = loop("in_progress")
     client = as_user(cast.unit)
@@ -237,6 +268,80 @@ def test_an_extension_is_approved_from_the_extension_queue(as_user, cast, loop):
     assert CaseExtension.objects.get(case=case).decision == "approved"
 
 
+@pytest.fixture
+def unsatisfied(cast, loop):
+    """A case closed and rated unsatisfied by its reporter, who asks for it to be handled again."""
+    case = loop("in_progress")
+    services.case_feedback(actor=cast.unit, case=case, result="已清运")
+    services.case_verify(actor=cast.grid_worker, case=case)
+    return services.case_rate(actor=cast.resident, case=case, rating="unsatisfied", comment="没清干净")
+
+
+def test_a_reopen_request_waits_in_its_queue_with_the_reporters_rating(as_user, cast, unsatisfied):
+    client = as_user(cast.shift_lead)
+    page = client.get("/console/inbox/?queue=reopen").content.decode()
+    assert re.search(r'href="\?queue=reopen"[^>]*>[^<]*<span class="count">1</span>', page)
+    assert unsatisfied.number in page and "没清干净" in page
+    assert 'aria-labelledby="h-reopen"' in page and 'aria-labelledby="h-reopen_deny"' in page
+    assert "?queue=reopen" not in as_user(cast.acceptor).get("/console/inbox/").content.decode()
+
+
+def test_a_reopen_request_is_turned_down_with_a_reason_from_the_queue(as_user, cast, unsatisfied):
+    client = as_user(cast.shift_lead)
+    refused = client.post(f"/console/cases/{unsatisfied.pk}/do/reopen_deny/", {"reason": "", "queue": "reopen"})
+    assert refused.status_code == 400 and slot(refused.content.decode(), "e-reopen_deny-reason")
+    response = client.post(f"/console/cases/{unsatisfied.pk}/do/reopen_deny/",
+                           {"reason": "已按标准清理", "queue": "reopen"})
+    assert response.status_code == 303
+    case = Case.objects.get(pk=unsatisfied.pk)
+    assert case.status == Status.RATED and not case.reopen_requested
+    assert journal(case)[-1] == "case.reopen_deny"
+    page = client.get("/console/inbox/?queue=reopen").content.decode()
+    assert re.search(r'href="\?queue=reopen"[^>]*>[^<]*<span class="count">0</span>', page)
+
+
+def test_a_reopen_request_is_approved_from_the_queue(as_user, cast, unsatisfied):
+    as_user(cast.shift_lead).post(f"/console/cases/{unsatisfied.pk}/do/reopen/",
+                                  {"reason": "群众不满意，重办", "queue": "reopen"})
+    case = Case.objects.get(pk=unsatisfied.pk)
+    assert case.status == Status.DISPATCHED and case.reopen_count == 1
+
+
+def closed(cast, loop, **fields):
+    case = loop("in_progress", **fields)
+    services.case_feedback(actor=cast.unit, case=case, result="已清运")
+    return services.case_verify(actor=cast.grid_worker, case=case)
+
+
+def test_the_desk_records_a_return_call_on_a_closed_hotline_case(as_user, cast, loop):
+    hotline = closed(cast, loop, actor=cast.acceptor, channel="hotline", reporter_name="张先生",
+                     reporter_phone="13812345678")
+    by_app = closed(cast, loop)  # its reporter rates it in the app
+    client = as_user(cast.acceptor)
+    page = client.get("/console/inbox/?queue=callback").content.decode()
+    assert hotline.number in page and by_app.number not in page
+    assert 'aria-labelledby="h-rate_callback"' in page
+    assert 'aria-labelledby="h-rate_callback"' not in client.get(f"/console/cases/{by_app.pk}/").content.decode()
+    refused = client.post(f"/console/cases/{hotline.pk}/do/rate_callback/",
+                          {"rating": "", "comment": "电话无人接听", "queue": "callback"})
+    body = refused.content.decode()
+    assert refused.status_code == 400 and slot(body, "e-rate_callback-rating") and "电话无人接听" in body
+    client.post(f"/console/cases/{hotline.pk}/do/rate_callback/",
+                {"rating": "basically_satisfied", "comment": "基本满意", "queue": "callback"})
+    case = Case.objects.get(pk=hotline.pk)
+    assert case.status == Status.RATED and case.rating == "basically_satisfied" and case.rating_comment == "基本满意"
+    assert journal(case)[-1] == "case.rate_callback"
+
+
+def test_the_timeline_calls_a_steps_note_a_note_and_a_reason_a_reason(as_user, cast, loop):
+    case = loop("reported")
+    client = as_user(cast.shift_lead)
+    client.post(f"/console/cases/{case.pk}/do/accept/", {"category": "", "urgency": "", "note": "已电话核实"})
+    client.post(f"/console/cases/{case.pk}/do/void/", {"reason": "重复登记"})
+    page = client.get(f"/console/cases/{case.pk}/").content.decode()
+    assert "备注: 已电话核实" in page and "理由: 重复登记" in page and "理由: 已电话核实" not in page
+
+
 def test_the_reporters_contact_is_masked_until_shown_and_showing_it_is_journaled(as_user, cast, loop):
     case = loop("reported")
     client = as_user(cast.acceptor)
@@ -263,8 +368,37 @@ def test_the_case_list_filters_by_light_unit_and_grid(as_user, cast, loop):
     assert late.number in by_unit and fresh.number not in by_unit
     by_grid = client.get(f"/console/cases/?grid={cast.world.grid_a2.pk}").content.decode()
     assert late.number not in by_grid
+    by_code = client.get(f"/console/cases/?grid={cast.world.grid_a.code}").content.decode()  # all digits
+    assert late.number in by_code and fresh.number in by_code
+    assert f'<option value="{cast.world.grid_a.pk}" selected>' in by_code
     bad = client.get("/console/cases/?light=purple").content.decode()
     assert "未知的时限状态。" in bad
+
+
+def test_the_case_list_downloads_as_csv_with_its_filters(as_user, cast, loop):
+    import csv
+    import io
+
+    from yiwang.console.tests.conftest import LAST_WEEK
+
+    late = loop("dispatched", now=LAST_WEEK, description="=HYPERLINK(\"http://x\")")
+    fresh = loop("filed")
+    client = as_user(cast.dispatcher)
+    page = client.get("/console/cases/?light=red").content.decode()
+    assert 'href="/console/cases/export.csv?light=red"' in page
+    response = client.get("/console/cases/export.csv?light=red")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][:3] == ["案件编号", "状态", "亮灯"]
+    assert [row[0] for row in rows[1:]] == [late.number] and fresh.number not in text
+    assert rows[1][2] == "已超期" and rows[1][5].startswith("'=")  # never a formula
+    assert "13900000000" not in text and "139****0000" not in text  # no reporter contact
+    every = b"".join(client.get("/console/cases/export.csv").streaming_content).decode()
+    assert late.number in every and fresh.number in every
+    other = b"".join(as_user(cast.dispatcher_b).get("/console/cases/export.csv").streaming_content).decode()
+    assert late.number not in other
 
 
 def test_unit_staff_see_their_units_cases_and_sign_with_one_click(as_user, cast, loop):
@@ -277,6 +411,17 @@ def test_unit_staff_see_their_units_cases_and_sign_with_one_click(as_user, cast,
     client = as_user(cast.unit)
     client.post(f"/console/cases/{mine.pk}/do/sign/", {"next": "/console/unit/"})
     assert Case.objects.get(pk=mine.pk).status == Status.IN_PROGRESS
+
+
+def test_the_unit_pages_next_page_stays_with_the_chosen_unit(as_user, cast, loop, monkeypatch):
+    from yiwang.console import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    loop("dispatched")
+    loop("dispatched")
+    superuser = type(cast.unit).objects.create_superuser("root", password="x")  # sees every unit
+    page = as_user(superuser).get(f"/console/unit/?unit={cast.world.unit_a.pk}&tab=dispatched").content.decode()
+    assert f'href="?unit={cast.world.unit_a.pk}&amp;tab=dispatched&amp;page=2"' in page
 
 
 def test_a_leader_sees_red_cases_and_urges_with_one_click(as_user, cast, loop):
@@ -300,6 +445,13 @@ def test_each_role_starts_on_its_console(as_user, cast):
     assert as_user(cast.acceptor).get("/console/")["Location"] == "/console/inbox/"
     assert as_user(cast.unit).get("/console/")["Location"] == "/console/unit/"
     assert as_user(cast.leader).get("/console/")["Location"] == "/console/leader/"
+
+
+def test_a_leaders_console_links_back_to_the_command_centre_and_the_assessment(as_user, cast):
+    header = as_user(cast.leader).get("/console/leader/").content.decode().split("</header>")[0]
+    assert 'href="/command/"' in header and 'href="/command/assessment/"' in header
+    header = as_user(cast.dispatcher).get("/console/inbox/").content.decode().split("</header>")[0]
+    assert 'href="/command/' not in header
 
 
 def test_escalating_moves_the_case_up_a_level_and_returns_to_its_page(as_user, cast, loop):

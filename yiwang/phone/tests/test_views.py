@@ -761,3 +761,28 @@ def test_my_report_said_to_be_the_same_problem_says_so_until_the_staff_act(clien
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert f"您说这与案件 {earlier.number} 是同一个问题" in page
+
+
+def test_the_grid_pages_write_dates_in_the_users_language(client, report, cast):
+    case = report(actor=cast.resident)
+    client.force_login(cast.grid_worker)
+    for url in ("/m/grid/", f"/m/grid/case/{case.pk}/"):
+        chinese = client.get(url).content.decode()
+        assert re.search(r"\d{1,2}月\d{1,2}日 \d\d:\d\d", chinese), url
+        english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert not re.search(r"\d月\d{1,2}日", english), url
+        assert re.search(r"[A-Z][a-z]{2} \d{1,2}, \d\d:\d\d", english), url
+
+
+def test_community_staff_read_their_community_and_its_number_of_grids_not_a_dozen_names(client, cast, world):
+    from conftest import SQUARE
+    from yiwang.geo import services as geo
+
+    for i in (3, 4):
+        geo.grid_create(actor=None, code=f"21990100100100{i}", name=f"甲{i}网格", community=world.community_a,
+                        boundary=SQUARE(120.0 + i / 100, 40.0, 120.01 + i / 100, 40.01))
+    client.force_login(cast.community)
+    heading = re.search(r"<h1>(.*?)</h1>", client.get("/m/grid/").content.decode(), re.S).group(1)
+    assert "甲社区（4 个网格）" in heading and "甲1网格" not in heading
+    client.force_login(cast.grid_worker)  # one grid: its name
+    assert "甲1网格" in re.search(r"<h1>(.*?)</h1>", client.get("/m/grid/").content.decode(), re.S).group(1)

@@ -117,6 +117,7 @@
     var box = document.getElementById("wall-map");
     setup = json("map-setup");
     if (!box || !setup || !window.L) return;
+    window.ywLeaflet(L);
     map = L.map(box, {attributionControl: !!setup.tiles, zoomSnap: 0.25, keyboard: true, maxZoom: 19});
     if (setup.tiles) L.tileLayer(setup.tiles, {maxZoom: 19, attribution: setup.attribution || ""}).addTo(map);
     var bounds = null;

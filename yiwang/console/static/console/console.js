@@ -77,6 +77,11 @@
       if (list.length) { event.preventDefault(); move(key === "j" ? 1 : -1); return; }
     }
     var element = target(key);
+    if (!element && key === "/") {  // no search box here: the case list's, focused
+      var list = document.querySelector("[data-search]");
+      if (list) { event.preventDefault(); window.location.assign(list.href + "#search"); }
+      return;
+    }
     if (!element) return;
     event.preventDefault();
     var folded = element.closest("details:not([open])");
@@ -92,6 +97,7 @@
       var source = document.getElementById(box.dataset.map);
       if (!source || !window.L) return;
       var data = JSON.parse(source.textContent);
+      window.ywLeaflet(L);
       var map = L.map(box, {attributionControl: !!data.tiles, keyboard: true});
       if (data.tiles) L.tileLayer(data.tiles, {maxZoom: 19, attribution: data.attribution || ""}).addTo(map);
       // The view first: Leaflet draws vector layers only on a map that has one.
@@ -112,7 +118,13 @@
     });
   }
 
-  function start() { drawMaps(); }
+  function start() {
+    drawMaps();
+    if (window.location.hash === "#search") {  // came here by "/" from a page without a search box
+      var box = document.querySelector('input[data-key="/"]');
+      if (box) box.focus();
+    }
+  }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

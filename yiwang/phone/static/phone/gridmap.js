@@ -12,6 +12,7 @@
   var js = document.createElement("script");
   js.src = box.dataset.leafletJs;
   js.onload = function () {
+    window.ywLeaflet(L);
     var map = L.map(box);
     if (data.tile_url) L.tileLayer(data.tile_url, {maxZoom: 19}).addTo(map);
     // The view first: a case's circle marker cannot be drawn on a map that has none yet.

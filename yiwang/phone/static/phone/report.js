@@ -134,6 +134,7 @@
     $("open-map").setAttribute("aria-expanded", "true");
     loadLeaflet(box).then(function () {
       if (map) return;
+      window.ywLeaflet(L);
       map = L.map(box, {zoomControl: true});
       if (box.dataset.tileUrl) L.tileLayer(box.dataset.tileUrl, {maxZoom: 19}).addTo(map);
       var outlines = L.layerGroup().addTo(map);

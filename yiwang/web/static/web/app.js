@@ -15,3 +15,12 @@
   });
   show();
 })();
+
+// Leaflet's controls in the page's language (the zoom buttons' titles are shown on hover and read out), without
+// the English title of Leaflet's own link. Every page that draws a map calls it once Leaflet is loaded.
+window.ywLeaflet = function (L) {
+  var text = document.body.dataset;
+  L.Control.Zoom.prototype.options.zoomInTitle = text.zoomIn || "Zoom in";
+  L.Control.Zoom.prototype.options.zoomOutTitle = text.zoomOut || "Zoom out";
+  L.Control.Attribution.prototype.options.prefix = '<a href="https://leafletjs.com">Leaflet</a>';
+};
