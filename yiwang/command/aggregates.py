@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 
 from django.db import connection, transaction
 from django.db.models import CharField, Count, DateField, F, Func, IntegerField, Q, Value
@@ -96,11 +96,12 @@ def unit_node(unit_id) -> str:
 
 # --- contributions -------------------------------------------------------------------------------------------
 
-def contributions(case: Mapping, since: dt.datetime | None = None, out: Counter | None = None) -> Counter:
+def contributions(case: Mapping, since: dt.datetime | None = None, out: MutableMapping | None = None) -> Counter:
     """What one case adds to the rollups: {("f", node, day, figure) | ("s", node, slot, figure) |
     ("o", node, due_day, "open"|"supervised") | ("m", node, month, dimension, value): n}. Counts exactly what
     yiwang.cases.measures counts. Deadline figures also go by slot when the slot is at or after `since`. Added
-    to `out` when given (many cases summed without a counter each)."""
+    to `out` when given (a defaultdict(int) summing many cases: no counter each, and a new key costs no call of
+    Counter.__missing__)."""
     if out is None:
         out = Counter()
     paths = prefixes(case["region_path"])
@@ -186,7 +187,7 @@ def case_figures_after(case: Case, before: Counter | None) -> None:
 
 def cases_inserted(rows: Iterable[Mapping]) -> None:
     """The bulk import's rows ({attname: value}, as given to yiwang.core.bulk.insert)."""
-    total: Counter = Counter()
+    total: defaultdict = defaultdict(int)
     since = horizon(clock.now())
     defaults = _DEFAULTS
     for row in rows:
@@ -221,10 +222,8 @@ def _upsert_all(tables: list[tuple]) -> None:
     array goes as the text of an array literal, which costs the driver one string instead of adapting every
     value (an import's batch adds some 20,000 rows). SQLite runs in-process and takes one prepared statement
     over all rows of a table (`executemany`)."""
-    ordered = []
-    for model, keys, columns, rows in tables:
-        width = len(keys)
-        ordered.append((model, keys, columns, sorted(rows, key=lambda row, width=width: tuple(map(str, row[:width])))))
+    # A table's keys are distinct and lead each row, so the rows' own order is their keys' order.
+    ordered = [(model, keys, columns, sorted(rows)) for model, keys, columns, rows in tables]
     if not any(rows for *_head, rows in ordered):
         return
     with connection.cursor() as cursor:
