@@ -232,7 +232,7 @@ def _upsert_all(tables: list[tuple]) -> None:
             sql = _unnested_sql(shape)
             params = []
             for _model, keys, columns, rows in ordered:
-                params += [_array_text([row[i] for row in rows]) for i in range(len(keys) + len(columns))]
+                params += map(_array_text, zip(*rows, strict=True)) if rows else ["{}"] * (len(keys) + len(columns))
             cursor.execute(sql, params)
             return
         for model, keys, columns, rows in ordered:
@@ -240,11 +240,24 @@ def _upsert_all(tables: list[tuple]) -> None:
                 cursor.executemany(_upsert_sql(model, keys, columns), rows)
 
 
-def _array_text(values: list) -> str:
+class _IntText(dict):
+    """The text of an integer, remembered: most figures in a batch are the same few small numbers."""
+
+    def __missing__(self, value: int) -> str:
+        text = self[value] = str(value)
+        return text
+
+
+_INT_TEXT = _IntText()
+
+
+def _array_text(values: tuple) -> str:
     """A PostgreSQL array literal of a column's values: integers as they are, anything else (paths, dates,
     times) as a quoted element of its text form."""
     if all(type(value) is int for value in values):
-        return "{" + ",".join(map(str, values)) + "}"
+        if len(_INT_TEXT) > 100_000:
+            _INT_TEXT.clear()
+        return "{" + ",".join(map(_INT_TEXT.__getitem__, values)) + "}"
     return "{" + ",".join('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
                           for value in values) + "}"
 

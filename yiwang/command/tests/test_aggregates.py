@@ -240,3 +240,15 @@ def test_a_change_to_many_rollup_rows_at_once_adds_every_one(cast):
     assert reported(top) == before + len(rows) + 3
     assert MonthFigures.objects.get(node=f"{top}x0009/").reported == 1
     assert by_app() == app_before + len(rows) + 3
+
+
+def test_a_node_with_the_characters_an_array_literal_escapes_is_added_as_it_is(cast):
+    """On PostgreSQL the rollup rows go as the text of array literals: quotes, backslashes, commas, braces and
+    spaces in a node are kept."""
+    node = f'{cast.world.community_a.path}a"b\\c,{{d}} e/'
+    row = {"status": Status.REPORTED, "region_path": node, "reported_at": MONDAY, "channel": "app",
+           "category_id": None}
+    with clock.frozen(MONDAY):
+        aggregates.cases_inserted([row, row])
+    assert DayFigures.objects.get(node=node, day=MONDAY.date()).reported == 2
+    assert MonthFigures.objects.get(node=node).reported == 2
