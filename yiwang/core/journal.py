@@ -27,14 +27,19 @@ _CHAR_FIELDS = ("actor_name", "action", "object_type", "object_id", "object_repr
                 "request_id", "prev_hash")
 
 
+# Values _stable returns as they are, checked before calling it (a bulk import hashes millions of entries).
+_AS_IS = frozenset({str, int, bool, type(None)})
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def _stable(value):
     """JSON as it reads back from either database. PostgreSQL's jsonb keeps numbers as decimals and prints an
     integral one such as 1e+23 as 100000000000000000000000, which reads back as an int; so integral floats are
     written as the integer their shortest decimal form names (1.0 → 1, 1e+23 → 10**23)."""
     if isinstance(value, dict):
-        return {str(key): _stable(item) for key, item in value.items()}
+        return {str(key): item if type(item) in _AS_IS else _stable(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_stable(item) for item in value]
+        return [item if type(item) in _AS_IS else _stable(item) for item in value]
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(decimal.Decimal(repr(value)))
     return value
@@ -49,7 +54,7 @@ def _utc(value: dt.datetime) -> str:
 def canonical(entry) -> str:
     """Every stored field but id and hash, as deterministic JSON text: the same whether computed before the
     INSERT or from the row read back from SQLite or PostgreSQL."""
-    data = {name: "" if getattr(entry, name) is None else str(getattr(entry, name)) for name in _CHAR_FIELDS}
+    data = {name: "" if (value := getattr(entry, name)) is None else str(value) for name in _CHAR_FIELDS}
     data.update(
         created_at=_utc(entry.created_at),
         actor_id=entry.actor_id,
@@ -57,7 +62,7 @@ def canonical(entry) -> str:
         before=_stable(entry.before),
         after=_stable(entry.after),
     )
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(data)
 
 
 def entry_hash(entry) -> str:

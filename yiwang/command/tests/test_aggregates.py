@@ -219,11 +219,11 @@ def test_the_deadline_sweep_forgets_the_slots_before_yesterday(more):
 
 
 def test_a_change_to_many_rollup_rows_at_once_adds_every_one(cast):
-    """The rollups' upsert in one statement (PostgreSQL: arrays unnested; SQLite: chunks of UPSERT_ROWS rows)
-    adds rows new and old, on every table, for a change wider than one chunk."""
+    """The rollups' upsert (PostgreSQL: one statement of arrays unnested; SQLite: one prepared statement over
+    all rows) adds rows new and old, on every table, for a change of hundreds of rows."""
     top = cast.world.community_a.path
     rows = [{"status": Status.REPORTED, "region_path": f"{top}x{n:04d}/", "reported_at": MONDAY, "channel": "app",
-             "category_id": None} for n in range(aggregates.UPSERT_ROWS + 7)]
+             "category_id": None} for n in range(507)]
 
     def reported(node):
         return sum(DayFigures.objects.filter(node=node, day=MONDAY.date()).values_list("reported", flat=True))
@@ -236,7 +236,19 @@ def test_a_change_to_many_rollup_rows_at_once_adds_every_one(cast):
         aggregates.cases_inserted(rows)
         aggregates.cases_inserted(rows[:3])
     assert reported(f"{top}x0000/") == 2
-    assert reported(f"{top}x{aggregates.UPSERT_ROWS + 3:04d}/") == 1
+    assert reported(f"{top}x0503/") == 1
     assert reported(top) == before + len(rows) + 3
     assert MonthFigures.objects.get(node=f"{top}x0009/").reported == 1
     assert by_app() == app_before + len(rows) + 3
+
+
+def test_a_node_with_the_characters_an_array_literal_escapes_is_added_as_it_is(cast):
+    """On PostgreSQL the rollup rows go as the text of array literals: quotes, backslashes, commas, braces and
+    spaces in a node are kept."""
+    node = f'{cast.world.community_a.path}a"b\\c,{{d}} e/'
+    row = {"status": Status.REPORTED, "region_path": node, "reported_at": MONDAY, "channel": "app",
+           "category_id": None}
+    with clock.frozen(MONDAY):
+        aggregates.cases_inserted([row, row])
+    assert DayFigures.objects.get(node=node, day=MONDAY.date()).reported == 2
+    assert MonthFigures.objects.get(node=node).reported == 2
